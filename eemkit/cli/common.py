@@ -1,0 +1,62 @@
+"""Shared CLI helpers: consoles, the error boundary, JSON output, progress bars."""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import sys
+from typing import Any, Callable
+
+import typer
+from rich.console import Console
+
+from eemkit.errors import EemkitError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def user_errors(fn: Callable) -> Callable:
+    """Turn the library's EemkitError into a one-line message on stderr and its exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except EemkitError as err:
+            err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+            raise typer.Exit(err.code) from None
+        except KeyboardInterrupt:
+            err_console.print("interrupted")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _clean(o: Any) -> Any:
+    if isinstance(o, float) and (math.isnan(o) or math.isinf(o)):
+        return None if math.isnan(o) else ("inf" if o > 0 else "-inf")
+    if isinstance(o, dict):
+        return {str(k): _clean(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_clean(v) for v in o]
+    return o
+
+
+def print_json(obj: Any) -> None:
+    """Machine-readable output on stdout (NaN/inf made JSON-safe)."""
+    sys.stdout.write(json.dumps(_clean(obj), indent=2) + "\n")
+    sys.stdout.flush()
+
+
+def make_progress(transient: bool = True):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+                    TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, transient=transient)
+
+
+def not_implemented(command: str) -> None:
+    err_console.print(f"[bold red]error:[/] `eemkit {command}` is not implemented yet")
+    raise typer.Exit(2)

@@ -1,0 +1,64 @@
+"""`eemkit data`: dataset statistics."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from eemkit.cli.common import console, print_json, user_errors
+
+app = typer.Typer(help="Inspect datasets on disk.", no_args_is_help=True, pretty_exceptions_enable=False)
+
+
+class Format(str, Enum):
+    ferplus = "ferplus"
+    rafdb = "rafdb"
+    affectnet = "affectnet"
+    affectnet7 = "affectnet7"
+    fer2013 = "fer2013"
+    folder = "folder"
+
+
+class LabelMode(str, Enum):
+    majority = "majority"
+    argmax = "argmax"
+    probability = "probability"
+
+
+@app.command("stats")
+@user_errors
+def stats(
+    path: Annotated[Path, typer.Argument(help="Dataset root folder (FER+: the folder holding FER2013Train/ ...).")],
+    format: Annotated[str, typer.Option("--format", "-f", help="ferplus | rafdb | affectnet | affectnet7 | fer2013 | folder")] = "ferplus",
+    label_mode: Annotated[LabelMode, typer.Option(help="FER+ label rule.")] = LabelMode.majority,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """Per-split, per-class counts (fine and coarse), exclusions and the imbalance ratio."""
+    from rich.table import Table
+
+    from eemkit.data.stats import dataset_stats
+
+    s = dataset_stats(path, format, label_mode.value)
+    if json_out:
+        print_json(s)
+        return
+    for split, d in s["splits"].items():
+        t = Table(title=f"{format} {split}: {d['n']} images ({label_mode.value}); imbalance {d['imbalance']:.1f}x",
+                  title_justify="left")
+        t.add_column("class")
+        t.add_column("coarse")
+        t.add_column("images", justify="right")
+        t.add_column("%", justify="right")
+        from eemkit.labels import FINE_TO_COARSE
+
+        for c, n in d["fine"].items():
+            t.add_row(c, FINE_TO_COARSE[c], str(n), f"{100 * n / max(d['n'], 1):.1f}")
+        t.add_section()
+        for c, n in d["coarse"].items():
+            t.add_row(f"[dim]{c}[/]", "(coarse)", str(n), f"{100 * n / max(d['n'], 1):.1f}")
+        if d["excluded"]:
+            t.caption = "excluded: " + ", ".join(f"{k} {v}" for k, v in d["excluded"].items())
+        console.print(t)

@@ -1,0 +1,164 @@
+"""`eemkit train teacher|student`: the KTN teacher, then the STSN student distilled from it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from eemkit.cli.common import console, err_console, make_progress, print_json, user_errors
+
+app = typer.Typer(help="Train the teacher (KTN) or the student (STSN).", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+
+Preset = Annotated[Optional[str], typer.Option("--preset", "--config", help="Shipped preset name or a YAML config file.")]
+Sets = Annotated[Optional[list[str]], typer.Option("--set", help="Override any config key: section.key=value (repeatable).")]
+Data = Annotated[Optional[Path], typer.Option("--data", help="Dataset root (default: $EEMKIT_DATA or ../shared/data/ferplus).")]
+Fmt = Annotated[Optional[str], typer.Option("--format", help="ferplus | rafdb | affectnet | affectnet7 | fer2013 | folder")]
+Out = Annotated[Optional[Path], typer.Option("--out", help="Run folder for checkpoints and metrics.")]
+Backbone = Annotated[Optional[str], typer.Option("--backbone", help="Backbone name (see `eemkit info`); resnet18 by default.")]
+Loss = Annotated[Optional[str], typer.Option("--loss", help="ce | reg | adareg | center | focal | ldam")]
+Epochs = Annotated[Optional[int], typer.Option("--epochs")]
+Batch = Annotated[Optional[int], typer.Option("--batch-size")]
+Lr = Annotated[Optional[float], typer.Option("--lr")]
+Size = Annotated[Optional[int], typer.Option("--input-size", help="Model input side in pixels.")]
+Seed = Annotated[Optional[int], typer.Option("--seed")]
+Threads = Annotated[Optional[int], typer.Option("--threads", help="CPU threads (0: torch default).")]
+Limit = Annotated[Optional[int], typer.Option("--limit", help="Use only the first N training images.")]
+MaxSteps = Annotated[Optional[int], typer.Option("--max-steps", help="Cap the steps per epoch.")]
+LabelMode = Annotated[Optional[str], typer.Option("--label-mode", help="FER+ training targets: majority | argmax | probability")]
+Resume = Annotated[bool, typer.Option("--resume", help="Continue the run in --out exactly where it stopped.")]
+NoCoarse = Annotated[bool, typer.Option("--no-coarse", help="Ablation: no C-F labels (fine stream only).")]
+Pretrained = Annotated[bool, typer.Option("--pretrained", help="ImageNet weights from torchvision's local cache.")]
+SmallStem = Annotated[bool, typer.Option("--small-stem", help="Drop the first stride-2 step (48-112 px faces).")]
+Balanced = Annotated[bool, typer.Option("--balanced", help="Class-balanced sampling.")]
+SkipBad = Annotated[bool, typer.Option("--skip-bad", help="Skip unreadable images instead of stopping.")]
+Json = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+
+class RichReporter:
+    def __init__(self) -> None:
+        self.progress = make_progress(transient=False)
+        self.task = None
+        self.loss = 0.0
+        self.n = 0
+
+    def start_epoch(self, epoch: int, epochs: int, steps: int, done: int) -> None:
+        import time
+
+        if self.task is None:
+            self.progress.start()
+        else:
+            self.progress.remove_task(self.task)
+        self.t0, self.n, self.loss = time.perf_counter(), 0, 0.0
+        self.task = self.progress.add_task(f"epoch {epoch + 1}/{epochs}", total=steps, completed=done, info="")
+
+    def step(self, images: int, loss: float) -> None:
+        import time
+
+        self.n += images
+        self.loss = loss if self.loss == 0 else 0.98 * self.loss + 0.02 * loss
+        rate = self.n / max(time.perf_counter() - self.t0, 1e-9)
+        self.progress.update(self.task, advance=1, info=f"loss {self.loss:.3f}  {rate:.0f} img/s")
+
+    def end_epoch(self, row: dict) -> None:
+        val = f"  val acc {row['val_accuracy']:.2f}%  avg {row['val_average']:.2f}%" if "val_accuracy" in row else ""
+        self.progress.console.print(f"epoch {row['epoch']}: loss {row['train_loss']:.4f}  train acc "
+                                    f"{row['train_accuracy']:.2f}%{val}  {row['images_per_s']:.0f} img/s")
+
+    def message(self, text: str) -> None:
+        err_console.print(text, highlight=False)
+
+    def close(self) -> None:
+        if self.task is not None:
+            self.progress.stop()
+
+
+def _overrides(stage: str, sets: list[str] | None, **opts) -> list[dict]:
+    from eemkit.config import parse_override
+
+    mapping = {
+        "data": "data.path", "format": "data.format", "out": "out", "backbone": "model.backbone", "loss": "loss.loss",
+        "epochs": "optim.epochs", "batch_size": "optim.batch_size", "lr": "optim.lr", "input_size": "data.input_size",
+        "seed": "optim.seed", "threads": "optim.threads", "limit": "data.limit", "max_steps": "optim.max_steps_per_epoch",
+        "label_mode": "data.label_mode", "teacher": "teacher",
+    }
+    flags = {"no_coarse": ("model.use_coarse", False), "pretrained": ("model.pretrained", True),
+             "small_stem": ("model.small_stem", True), "balanced": ("data.balanced", True),
+             "skip_bad": ("data.skip_bad", True), "no_distill": ("loss.distill", False)}
+    ov: list[dict] = [{"stage": stage}]
+    ov += [parse_override(s) for s in sets or []]
+    for k, v in opts.items():
+        if k in mapping and v is not None:
+            ov.append(parse_override(f"{mapping[k]}={v}") if not isinstance(v, (str, Path)) else _set(mapping[k], str(v)))
+        elif k in flags and v:
+            ov.append(_set(flags[k][0], flags[k][1]))
+    return ov
+
+
+def _set(key: str, value) -> dict:
+    d: dict = {}
+    cur = d
+    parts = key.split(".")
+    for p in parts[:-1]:
+        cur = cur.setdefault(p, {})
+    cur[parts[-1]] = value
+    return d
+
+
+def _run(stage: str, preset: str | None, sets: list[str] | None, resume: bool, json_out: bool, **opts) -> None:
+    from eemkit.config import resolve_config
+    from eemkit.train.loop import summarize, train
+
+    overrides = _overrides(stage, sets, **opts)
+    cfg = resolve_config(preset, overrides)
+    if cfg.stage != stage:
+        cfg = resolve_config(preset, overrides + [{"stage": stage}])
+    if cfg.out == "runs/teacher" and stage == "student":
+        cfg = resolve_config(preset, overrides + [{"out": "runs/student"}])
+    reporter = RichReporter()
+    try:
+        result = train(cfg, resume=resume, reporter=reporter)
+    finally:
+        reporter.close()
+    s = summarize(result)
+    if json_out:
+        print_json(s)
+    else:
+        b = s["best"]
+        console.print(f"best checkpoint: {s['best_checkpoint']}  (epoch {b.get('epoch')}, "
+                      f"val acc {b.get('val_accuracy', float('nan')):.2f}%, avg {b.get('val_average', float('nan')):.2f}%)")
+
+
+@app.command("teacher")
+@user_errors
+def teacher(preset: Preset = None, sets: Sets = None, data: Data = None, format: Fmt = None, out: Out = None,
+            backbone: Backbone = None, loss: Loss = None, epochs: Epochs = None, batch_size: Batch = None, lr: Lr = None,
+            input_size: Size = None, seed: Seed = None, threads: Threads = None, limit: Limit = None,
+            max_steps: MaxSteps = None, label_mode: LabelMode = None, resume: Resume = False, no_coarse: NoCoarse = False,
+            pretrained: Pretrained = False, small_stem: SmallStem = False, balanced: Balanced = False,
+            skip_bad: SkipBad = False, json_out: Json = False) -> None:
+    """Train the KTN teacher: two backbones, fine + coarse streams, lambda_f CE + lambda_A AdaReg + lambda_c CE."""
+    _run("teacher", preset, sets, resume, json_out, data=data, format=format, out=out, backbone=backbone, loss=loss,
+         epochs=epochs, batch_size=batch_size, lr=lr, input_size=input_size, seed=seed, threads=threads, limit=limit,
+         max_steps=max_steps, label_mode=label_mode, no_coarse=no_coarse, pretrained=pretrained,
+         small_stem=small_stem, balanced=balanced, skip_bad=skip_bad)
+
+
+@app.command("student")
+@user_errors
+def student(teacher: Annotated[Optional[Path], typer.Option("--teacher", help="Teacher checkpoint (best.pt).")] = None,
+            no_distill: Annotated[bool, typer.Option("--no-distill", help="Train without the teacher (CE with C-F labels).")] = False,
+            preset: Preset = None, sets: Sets = None, data: Data = None, format: Fmt = None, out: Out = None,
+            backbone: Backbone = None, loss: Loss = None, epochs: Epochs = None, batch_size: Batch = None, lr: Lr = None,
+            input_size: Size = None, seed: Seed = None, threads: Threads = None, limit: Limit = None,
+            max_steps: MaxSteps = None, label_mode: LabelMode = None, resume: Resume = False, no_coarse: NoCoarse = False,
+            pretrained: Pretrained = False, small_stem: SmallStem = False, balanced: Balanced = False,
+            skip_bad: SkipBad = False, json_out: Json = False) -> None:
+    """Train the STSN student on one shared backbone, distilled from a frozen teacher (eq. 8)."""
+    _run("student", preset, [*(sets or []), *([] if loss else ["loss.loss=ce"] if not preset else [])], resume, json_out,
+         teacher=teacher, no_distill=no_distill, data=data, format=format, out=out, backbone=backbone, loss=loss,
+         epochs=epochs, batch_size=batch_size, lr=lr, input_size=input_size, seed=seed, threads=threads, limit=limit,
+         max_steps=max_steps, label_mode=label_mode, no_coarse=no_coarse, pretrained=pretrained,
+         small_stem=small_stem, balanced=balanced, skip_bad=skip_bad)

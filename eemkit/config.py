@@ -1,0 +1,207 @@
+"""Typed, frozen training configuration: YAML presets + CLI overrides -> one resolved config.
+
+A config is a TrainConfig of four sections (data, model, loss, optim) plus the stage, the teacher
+checkpoint (students) and the output folder. `resolve_config(preset, overrides)` starts from the
+dataclass defaults (the paper's settings), applies a preset file or a named preset shipped in
+eemkit/presets/, then `section.key=value` overrides (values parsed as YAML).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from eemkit.errors import UsageError
+from eemkit.losses.objectives import LossConfig
+
+PRESET_DIR = Path(__file__).parent / "presets"
+DEFAULT_DATA = os.environ.get("EEMKIT_DATA", "../shared/data/ferplus")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    path: str = DEFAULT_DATA
+    format: str = "ferplus"
+    label_mode: str = "majority"
+    input_size: int = 64
+    crop_pct: float = 0.9
+    color: str = "gray"
+    balanced: bool = False
+    rotate_deg: float = 10.0
+    limit: int | None = None  # keep the first N training images (quick runs, tests)
+    valid_limit: int | None = None
+    skip_bad: bool = False
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    backbone: str = "resnet18"
+    small_stem: bool = False
+    hidden: int = 256
+    head_act: str = "relu"
+    dropout: float = 0.0
+    use_coarse: bool = True
+    pretrained: bool = False
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    lr: float = 1e-4
+    weight_decay: float = 5e-4
+    batch_size: int = 32
+    epochs: int = 12
+    step_size: int = 4
+    gamma: float = 0.2
+    seed: int = 0
+    threads: int = 0  # 0: torch's default
+    channels_last: bool = True
+    max_steps_per_epoch: int | None = None  # cap steps per epoch (quick runs, tests)
+    eval_batch: int = 256
+    probe_every: int = 50  # measure the regulariser's share of the gradient every N steps (0: never)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    stage: str = "teacher"
+    out: str = "runs/teacher"
+    teacher: str | None = None
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        return _build(cls, d, "")
+
+
+# keys that may change between a run and its --resume without breaking exactness
+RESUME_MUTABLE = {"out", "optim.epochs", "optim.threads", "data.path", "data.skip_bad", "teacher", "optim.eval_batch"}
+
+_SECTIONS = {"data": DataConfig, "model": ModelConfig, "loss": LossConfig, "optim": OptimConfig}
+
+
+def _build(cls: type, d: dict, prefix: str) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    kwargs = {}
+    for key, value in d.items():
+        if key not in known:
+            raise UsageError(f"unknown config key {prefix}{key!r}; valid keys: {', '.join(sorted(known))}")
+        sub = _SECTIONS.get(key) if cls is TrainConfig else None
+        if sub is not None:
+            if not isinstance(value, dict):
+                raise UsageError(f"config section {key!r} must be a mapping")
+            kwargs[key] = _build(sub, value, f"{key}.")
+        else:
+            kwargs[key] = _coerce(prefix + key, known[key], value)
+    return cls(**kwargs)
+
+
+def _coerce(name: str, f: dataclasses.Field, value: Any) -> Any:
+    typ = str(f.type)
+    if value is None:
+        if "None" in typ:
+            return None
+        raise UsageError(f"config key {name} cannot be empty")
+    try:
+        if typ.startswith("bool"):
+            if isinstance(value, str):
+                if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError
+                return value.lower() in ("true", "1", "yes")
+            return bool(value)
+        if typ.startswith("int"):
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            return int(value)
+        if typ.startswith("float"):
+            return float(value)
+        if typ.startswith("str"):
+            return str(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"config key {name}: cannot use {value!r} as {typ}") from None
+    return value
+
+
+def _deep_update(base: dict, upd: dict) -> dict:
+    out = dict(base)
+    for k, v in upd.items():
+        out[k] = _deep_update(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+
+
+def load_preset(name_or_path: str) -> dict:
+    """A preset's mapping: a file path, or the name of a preset shipped in eemkit/presets/."""
+    import yaml
+
+    path = Path(name_or_path)
+    if not path.is_file():
+        path = PRESET_DIR / f"{name_or_path}.yaml"
+    if not path.is_file():
+        raise UsageError(f"no preset or config file {name_or_path!r}; shipped presets: {', '.join(preset_names())}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise UsageError(f"{path} is not valid YAML: {str(err).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path} must hold a mapping of config sections")
+    return data
+
+
+def parse_override(text: str) -> dict:
+    """'optim.lr=1e-3' -> {'optim': {'lr': 0.001}} (the value is parsed as YAML)."""
+    import yaml
+
+    if "=" not in text:
+        raise UsageError(f"override {text!r} must look like section.key=value")
+    key, raw = text.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw != "" else None
+    except yaml.YAMLError:
+        value = raw
+    out: dict = {}
+    cur = out
+    parts = key.strip().split(".")
+    for p in parts[:-1]:
+        cur = cur.setdefault(p, {})
+    cur[parts[-1]] = value
+    return out
+
+
+def resolve_config(preset: str | None = None, overrides: list[dict] | None = None) -> TrainConfig:
+    """Defaults <- preset <- overrides (in order), validated into a frozen TrainConfig."""
+    d = TrainConfig().to_dict()
+    if preset:
+        d = _deep_update(d, load_preset(preset))
+    for o in overrides or []:
+        d = _deep_update(d, o)
+    return TrainConfig.from_dict(d)
+
+
+def config_diff(a: dict, b: dict, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two config dicts."""
+    keys = sorted(set(a) | set(b))
+    diff = []
+    for k in keys:
+        va, vb = a.get(k), b.get(k)
+        if isinstance(va, dict) and isinstance(vb, dict):
+            diff += config_diff(va, vb, f"{prefix}{k}.")
+        elif va != vb:
+            diff.append(f"{prefix}{k}")
+    return diff
+
+
+def save_config(cfg: TrainConfig, path: Path) -> None:
+    import yaml
+
+    path.write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))

@@ -1,0 +1,34 @@
+"""The package's own exceptions. The CLI turns them into one-line messages and exit codes."""
+
+from __future__ import annotations
+
+# Documented exit codes (README "Exit codes").
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_PARITY = 3  # `eemkit check`: a parity/accuracy tolerance was broken
+EXIT_DIVERGED = 4  # training stopped on a non-finite loss
+
+
+class EemkitError(Exception):
+    """A user-facing error: the message names the bad value and the fix.
+
+    `code` is the process exit code the CLI uses (1 = failure, 2 = usage error).
+    """
+
+    def __init__(self, message: str, code: int = EXIT_FAILURE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class UsageError(EemkitError):
+    """Bad option values or inputs (exit code 2)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, EXIT_USAGE)
+
+
+class TrainingDiverged(EemkitError):
+    """A non-finite loss; the last good checkpoint is kept (exit code 4)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, EXIT_DIVERGED)

@@ -1,0 +1,68 @@
+"""Evaluate a PyTorch model or checkpoint on a dataset split with the shared preprocess and metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from eemkit.data.datasets import ImageSet, load_split
+from eemkit.data.preprocess import PreprocessSpec, to_model_input
+from eemkit.errors import UsageError
+from eemkit.eval.metrics import classification_metrics, save_confusion_png
+from eemkit.labels import LabelSpace
+
+
+@torch.no_grad()
+def torch_logits(model: torch.nn.Module, images: np.ndarray, spec: PreprocessSpec, batch: int = 256,
+                 channels_last: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Fine and coarse logits (N, n_fine), (N, 4) of `model` on prepared uint8 images (N, R, R, C)."""
+    model.eval()
+    fine, coarse = [], []
+    for i in range(0, len(images), batch):
+        x = to_model_input(torch.from_numpy(images[i:i + batch]), spec)
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        out = model(x)
+        fine.append(out["fine_logits"].float().numpy())
+        coarse.append(out["coarse_logits"].float().numpy())
+    return np.concatenate(fine), np.concatenate(coarse)
+
+
+def check_same_classes(model_labels: LabelSpace, data_labels: LabelSpace, what: str = "the model") -> None:
+    if tuple(model_labels.fine) != tuple(data_labels.fine):
+        raise UsageError(
+            f"{what} was trained on classes {list(model_labels.fine)} but the data has {list(data_labels.fine)}"
+        )
+
+
+def evaluate_imageset(model: torch.nn.Module, data: ImageSet, labels: LabelSpace, batch: int = 256) -> dict:
+    fine, coarse = torch_logits(model, data.images, data.spec, batch)
+    return classification_metrics(data.fine, fine, labels.fine, coarse, labels.coarse_index, labels.coarse)
+
+
+def evaluate_checkpoint(ckpt_path: str | Path, data_path: str | Path, fmt: str, split: str = "test",
+                        label_mode: str = "majority", batch: int = 256, out_dir: str | Path | None = None,
+                        skip_bad: bool = False, progress: Callable[[int, int], None] | None = None) -> dict:
+    """Metrics of a checkpoint on one split; with out_dir, writes confusion.png and metrics.json there."""
+    import json
+
+    from eemkit.train.checkpoint import build_from_checkpoint
+
+    model, ckpt = build_from_checkpoint(ckpt_path)
+    labels = LabelSpace.from_dict(ckpt["labels"])
+    spec = PreprocessSpec.from_dict(ckpt["preprocess"])
+    data = load_split(data_path, fmt, split, spec, label_mode, skip_bad=skip_bad, progress=progress)
+    check_same_classes(labels, data.labels)
+    metrics = evaluate_imageset(model, data, labels, batch)
+    metrics.update({"checkpoint": str(ckpt_path), "split": split, "format": fmt, "label_mode": label_mode})
+    if out_dir is not None:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        save_confusion_png(metrics["confusion"], labels.fine, str(out / "confusion.png"),
+                           f"{Path(ckpt_path).name} on {split}: acc {metrics['accuracy']:.2f}%  avg {metrics['average']:.2f}%")
+        (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        metrics["confusion_png"] = str(out / "confusion.png")
+    return metrics

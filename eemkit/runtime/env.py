@@ -1,0 +1,61 @@
+"""What this machine offers: versions, CPU, GPU, ONNX Runtime providers, TensorRT."""
+
+from __future__ import annotations
+
+import os
+import platform
+from importlib import metadata
+
+
+def _version(pkg: str) -> str | None:
+    try:
+        return metadata.version(pkg)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def tensorrt_status() -> tuple[str | None, str]:
+    """(version or None, why not usable)."""
+    try:
+        import tensorrt as trt  # noqa: F401
+    except Exception as err:  # the PyPI stubs raise at import time
+        return None, f"tensorrt not importable ({type(err).__name__}); install TensorRT (JetPack, or NVIDIA's index)"
+    return getattr(trt, "__version__", "unknown"), ""
+
+
+def environment_info() -> dict:
+    import torch
+
+    from eemkit import __version__
+
+    d: dict = {
+        "eemkit": __version__, "python": platform.python_version(), "platform": platform.platform(),
+        "cpu": cpu_model(), "cpu_cores": os.cpu_count(), "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(), "cuda_available": torch.cuda.is_available(),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
+    try:
+        import onnxruntime as ort
+
+        d["onnxruntime"] = ort.__version__
+        d["ort_providers"] = ort.get_available_providers()
+    except ImportError:
+        d["onnxruntime"] = None
+        d["ort_providers"] = []
+    d["onnx"] = _version("onnx")
+    d["tensorrt"], why = tensorrt_status()
+    if why:
+        d["tensorrt_note"] = why
+    d["opencv"] = _version("opencv-python-headless") or _version("opencv-python") or _version("opencv-contrib-python")
+    return d

@@ -1,0 +1,77 @@
+"""Checkpoints: written atomically (temp file + rename), loaded with validation.
+
+A checkpoint holds everything needed to rebuild and deploy the model (architecture, labels,
+preprocessing, resolved config) and everything needed to resume exactly (optimiser, scheduler,
+loss buffers such as the AdaReg centres, epoch and step position, history).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from eemkit.errors import EemkitError, UsageError
+
+FORMAT = "eemkit-checkpoint"
+
+
+def save_checkpoint(payload: dict[str, Any], path: str | Path) -> Path:
+    """Write `payload` to `path` atomically: a crash mid-write never leaves a truncated file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save({"format": FORMAT, **payload}, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Load and validate an eemkit checkpoint. Raises UsageError naming the file when it is missing,
+    truncated/corrupt, or not an eemkit checkpoint."""
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"checkpoint {path} does not exist")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many kinds for a corrupt file
+        raise UsageError(f"{path} is not a readable checkpoint (corrupt or truncated?): {type(err).__name__}") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise UsageError(f"{path} is not an eemkit checkpoint (no eemkit metadata); train one with `eemkit train`")
+    for key in ("model_spec", "labels", "preprocess", "model"):
+        if key not in ckpt:
+            raise UsageError(f"{path} is an incomplete eemkit checkpoint (missing {key!r})")
+    return ckpt
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def build_from_checkpoint(path: str | Path):
+    """(model in eval mode, checkpoint dict) from an eemkit checkpoint."""
+    from eemkit.models import ModelSpec, create_model
+
+    ckpt = load_checkpoint(path)
+    try:
+        model = create_model(ModelSpec.from_dict(ckpt["model_spec"]))
+        model.load_state_dict(ckpt["model"])
+    except (TypeError, KeyError, RuntimeError) as err:
+        raise UsageError(f"{path}: weights do not match the stored architecture ({str(err).splitlines()[0]})") from None
+    return model.eval(), ckpt

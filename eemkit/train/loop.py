@@ -1,0 +1,312 @@
+"""The training loop for the teacher (KTN) and the student (STSN), top to bottom.
+
+Reproducible and exactly resumable on the CPU: the epoch order and every batch's augmentation and
+dropout are drawn from generators seeded by (seed, epoch, step, rank), so the checkpoint needs no
+RNG state and a run resumed at any step matches an uninterrupted one. Under torchrun the model is
+wrapped in DistributedDataParallel (NCCL on GPUs, gloo on CPU), each rank takes every world-th
+sample, and only rank 0 writes.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from eemkit import __version__
+from eemkit.config import RESUME_MUTABLE, TrainConfig, config_diff, save_config
+from eemkit.data.datasets import ImageSet, available_splits, balanced_weights, load_split
+from eemkit.data.preprocess import PreprocessSpec, to_model_input
+from eemkit.errors import EemkitError, TrainingDiverged, UsageError
+from eemkit.eval.evaluate import check_same_classes, evaluate_imageset
+from eemkit.labels import LabelSpace
+from eemkit.losses.objectives import EEMObjective
+from eemkit.models import ModelSpec, create_model
+from eemkit.train.checkpoint import build_from_checkpoint, load_checkpoint, save_checkpoint
+from eemkit.train.distributed import DistContext, setup_distributed
+
+log = logging.getLogger("eemkit.train")
+
+
+class Reporter(Protocol):
+    """Progress callbacks; the CLI renders them with rich."""
+
+    def start_epoch(self, epoch: int, epochs: int, steps: int, done: int) -> None: ...
+    def step(self, images: int, loss: float) -> None: ...
+    def end_epoch(self, row: dict) -> None: ...
+    def message(self, text: str) -> None: ...
+
+
+class _NullReporter:
+    def start_epoch(self, epoch: int, epochs: int, steps: int, done: int) -> None: ...
+    def step(self, images: int, loss: float) -> None: ...
+    def end_epoch(self, row: dict) -> None: ...
+    def message(self, text: str) -> None:
+        log.info(text)
+
+
+@dataclass
+class TrainResult:
+    out_dir: Path
+    best_checkpoint: Path
+    last_checkpoint: Path
+    history: list[dict] = field(default_factory=list)
+    best: dict = field(default_factory=dict)
+
+
+def _mix(*ints: int) -> int:
+    h = 1469598103934665603
+    for v in ints:
+        h = ((h ^ (v + 0x9E3779B9)) * 1099511628211) % (1 << 61)
+    return h
+
+
+def load_data(cfg: TrainConfig, reporter: Reporter) -> tuple[ImageSet, ImageSet | None, PreprocessSpec]:
+    d = cfg.data
+    spec = PreprocessSpec.for_input(d.input_size, d.crop_pct, d.color)
+    reporter.message(f"loading {d.format} from {d.path} at {spec.resize_size}px")
+    train = load_split(d.path, d.format, "train", spec, d.label_mode, d.skip_bad, d.limit, log=reporter.message)
+    splits = available_splits(d.path, d.format)
+    val_split = "valid" if "valid" in splits else ("test" if "test" in splits else None)
+    valid = None
+    if val_split is not None:
+        valid = load_split(d.path, d.format, val_split, spec, "majority", d.skip_bad, d.valid_limit, log=reporter.message)
+    return train, valid, spec
+
+
+def _load_teacher(cfg: TrainConfig, labels: LabelSpace) -> torch.nn.Module | None:
+    if cfg.stage != "student" or not cfg.loss.distill:
+        return None
+    if not cfg.teacher:
+        raise UsageError("distilling a student needs --teacher CKPT (or --no-distill)")
+    teacher, ckpt = build_from_checkpoint(cfg.teacher)
+    check_same_classes(LabelSpace.from_dict(ckpt["labels"]), labels, f"teacher {cfg.teacher}")
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    return teacher.eval()
+
+
+def _epoch_order(n: int, cfg: TrainConfig, epoch: int, weights: np.ndarray | None, ctx: DistContext) -> torch.Tensor:
+    g = torch.Generator().manual_seed(_mix(cfg.optim.seed, epoch, 7))
+    if weights is not None:
+        order = torch.multinomial(torch.from_numpy(weights), n, replacement=True, generator=g)
+    else:
+        order = torch.randperm(n, generator=g)
+    return order[ctx.rank::ctx.world]
+
+
+def _payload(cfg, spec, mspec, labels, model, opt, sched, objective, epoch, step, history, best, accum) -> dict:
+    return {
+        "eemkit_version": __version__, "stage": cfg.stage, "config": cfg.to_dict(),
+        "model_spec": mspec.to_dict(), "labels": labels.to_dict(), "preprocess": spec.to_dict(),
+        "model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+        "objective": objective.state_dict(), "epoch": epoch, "step": step, "history": history,
+        "best": best, "accum": accum,
+    }
+
+
+def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = None) -> TrainResult:
+    """Train the stage `cfg.stage` and write checkpoints/metrics under cfg.out.
+
+    Raises UsageError for bad settings or data, TrainingDiverged on a non-finite loss (the last good
+    checkpoint is kept), EemkitError(code 130) on Ctrl-C after saving a resumable checkpoint.
+    """
+    reporter = reporter or _NullReporter()
+    ctx = setup_distributed()
+    o = cfg.optim
+    if o.threads > 0:
+        torch.set_num_threads(o.threads)
+    out = Path(cfg.out)
+    last_path, best_path = out / "last.pt", out / "best.pt"
+    if not resume and last_path.exists():
+        raise UsageError(f"{last_path} exists; pass --resume to continue it or choose another --out")
+    prev = None
+    if resume:
+        if not last_path.exists():
+            raise UsageError(f"nothing to resume: {last_path} does not exist")
+        prev = load_checkpoint(last_path)
+        diff = [k for k in config_diff(prev["config"], cfg.to_dict()) if k not in RESUME_MUTABLE]
+        if diff:
+            raise UsageError(f"--resume with a changed config; these keys differ from the checkpoint: {', '.join(diff)}")
+
+    train_set, valid_set, spec = load_data(cfg, reporter)
+    labels = train_set.labels
+    n = len(train_set)
+    if o.batch_size < 1:
+        raise UsageError(f"batch size must be at least 1, got {o.batch_size}")
+    if o.batch_size * ctx.world > n:
+        raise UsageError(f"batch size {o.batch_size} (x{ctx.world} ranks) is larger than the {n} training images")
+    if cfg.data.label_mode == "probability" and train_set.soft is None:
+        raise UsageError("--label-mode probability needs vote counts (FER+)")
+
+    mspec = ModelSpec.for_labels(labels, kind=cfg.stage, backbone=cfg.model.backbone, small_stem=cfg.model.small_stem,
+                                 hidden=cfg.model.hidden, head_act=cfg.model.head_act, dropout=cfg.model.dropout,
+                                 use_coarse=cfg.model.use_coarse)
+    torch.manual_seed(o.seed)
+    model = create_model(mspec, pretrained=cfg.model.pretrained and prev is None).to(ctx.device)
+    teacher = _load_teacher(cfg, labels)
+    if teacher is not None:
+        teacher.to(ctx.device)
+    counts = train_set.class_counts().tolist()
+    objective = EEMObjective(cfg.loss, cfg.stage, labels, counts, cfg.model.hidden, cfg.model.use_coarse, o.seed).to(ctx.device)
+    opt = torch.optim.Adam(model.parameters(), lr=o.lr, weight_decay=o.weight_decay)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=o.step_size, gamma=o.gamma)
+    start_epoch, start_step, history, best, accum = 0, 0, [], {}, {}
+    if prev is not None:
+        model.load_state_dict(prev["model"])
+        opt.load_state_dict(prev["optimizer"])
+        sched.load_state_dict(prev["scheduler"])
+        objective.load_state_dict(prev["objective"])
+        start_epoch, start_step = prev["epoch"], prev["step"]
+        history, best, accum = prev["history"], prev["best"], prev["accum"]
+        reporter.message(f"resumed {last_path} at epoch {start_epoch + 1}, step {start_step}")
+    if o.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    net = ctx.wrap(model)
+    if ctx.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        save_config(cfg, out / "config.yaml")
+
+    weights = balanced_weights(train_set.fine, labels.n_fine) if cfg.data.balanced else None
+    images = torch.from_numpy(train_set.images)
+    fine_t = torch.from_numpy(train_set.fine)
+    soft_t = torch.from_numpy(train_set.soft) if cfg.data.label_mode == "probability" else None
+    gen = torch.Generator()
+
+    def save(epoch: int, step: int, acc: dict) -> None:
+        if ctx.is_main:
+            save_checkpoint(_payload(cfg, spec, mspec, labels, model, opt, sched, objective, epoch, step, history, best, acc), last_path)
+
+    for epoch in range(start_epoch, o.epochs):
+        order = _epoch_order(n, cfg, epoch, weights, ctx)
+        steps = len(order) // o.batch_size
+        if o.max_steps_per_epoch:
+            steps = min(steps, o.max_steps_per_epoch)
+        first = start_step if epoch == start_epoch else 0
+        acc = dict(accum) if epoch == start_epoch and accum else {"n": 0, "loss": 0.0, "correct": 0, "time": 0.0, "probe": [], "reg": 0.0}
+        net.train()
+        reporter.start_epoch(epoch, o.epochs, steps, first)
+        step = first
+        try:
+            for step in range(first, steps):
+                seed = _mix(o.seed, epoch, step, ctx.rank)
+                gen.manual_seed(seed)
+                torch.manual_seed(seed)
+                idx = order[step * o.batch_size:(step + 1) * o.batch_size]
+                t0 = time.perf_counter()
+                x = to_model_input(images[idx], spec, train=True, generator=gen, rotate_deg=cfg.data.rotate_deg).to(ctx.device)
+                if o.channels_last:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                target = (soft_t[idx] if soft_t is not None else fine_t[idx]).to(ctx.device)
+                res = net(x)
+                t_out = None
+                if teacher is not None:
+                    with torch.no_grad():
+                        t_out = teacher(x)
+                parts = objective(res, target, t_out)
+                loss = parts["loss"]
+                if not torch.isfinite(loss):
+                    raise TrainingDiverged(
+                        f"non-finite loss ({float(loss)}) at epoch {epoch + 1}, step {step + 1}; "
+                        f"the last good checkpoint is {last_path if last_path.exists() else 'none (first epoch)'}; "
+                        "lower optim.lr or check the data")
+                if o.probe_every and objective.reg is not None and step % o.probe_every == 0:
+                    acc["probe"].append(_grad_share(objective, res, target, loss, cfg.loss.lambda_a, model.head.fc1_1[0].weight))
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                objective.after_step(res, target)
+                acc["time"] += time.perf_counter() - t0
+                bs = int(idx.numel())
+                acc["n"] += bs
+                acc["loss"] += float(loss.detach()) * bs
+                acc["reg"] += float(parts["reg"]) * bs
+                acc["correct"] += int((res["fine_logits"].argmax(1).cpu() == fine_t[idx]).sum())
+                reporter.step(bs, float(loss.detach()))
+        except KeyboardInterrupt:
+            save(epoch, step, acc)
+            ctx.close()
+            raise EemkitError(f"interrupted at epoch {epoch + 1}, step {step}; checkpoint saved to {last_path}: "
+                              "continue with --resume", code=130) from None
+        except BaseException:
+            ctx.close()
+            raise
+        sched.step()
+        row = _epoch_row(epoch, acc, opt, ctx)
+        if valid_set is not None and ctx.is_main:
+            m = evaluate_imageset(model, valid_set, labels, o.eval_batch)
+            row.update({"val_accuracy": m["accuracy"], "val_average": m["average"], "val_coarse_accuracy": m["coarse_accuracy"]})
+        ctx.check_buffers_equal(objective)
+        history.append(row)
+        key = "val_accuracy" if "val_accuracy" in row else "train_accuracy"
+        is_best = not best or row[key] > best.get(key, -math.inf)
+        if is_best:
+            best = dict(row)
+        save(epoch + 1, 0, {})
+        if ctx.is_main:
+            if is_best:
+                save_checkpoint(load_checkpoint(last_path), best_path)
+            _write_metrics(out, history)
+        reporter.end_epoch(row)
+    ctx.close()
+    return TrainResult(out, best_path, last_path, history, best)
+
+
+def _grad_share(objective: EEMObjective, res: dict, target: torch.Tensor, loss: torch.Tensor, lam: float,
+                param: torch.Tensor) -> float:
+    """|grad of lambda_A * REG| / |grad of the other terms| on the FC1-1 weight (which both reach):
+    how much the regulariser steers the representation in this batch."""
+    hard = target.argmax(1) if target.dtype.is_floating_point else target
+    reg = lam * objective.reg(res["features"], hard)
+    g_reg = torch.autograd.grad(reg, param, retain_graph=True)[0]
+    g_rest = torch.autograd.grad(loss - reg, param, retain_graph=True)[0]
+    return float(g_reg.norm() / g_rest.norm().clamp(min=1e-30))
+
+
+def _epoch_row(epoch: int, acc: dict, opt: torch.optim.Optimizer, ctx: DistContext) -> dict:
+    stats = ctx.sum_tensor(torch.tensor([acc["n"], acc["loss"], acc["correct"], acc["reg"]], dtype=torch.float64))
+    n = max(float(stats[0]), 1.0)
+    row = {
+        "epoch": epoch + 1, "lr": opt.param_groups[0]["lr"], "train_loss": float(stats[1]) / n,
+        "train_accuracy": 100.0 * float(stats[2]) / n, "reg_loss": float(stats[3]) / n,
+        "images_per_s": acc["n"] * ctx.world / max(acc["time"], 1e-9), "train_time_s": acc["time"],
+    }
+    if acc["probe"]:
+        row["reg_grad_share"] = float(np.mean(acc["probe"]))
+    return row
+
+
+def _write_metrics(out: Path, history: list[dict]) -> None:
+    keys: list[str] = []
+    for r in history:
+        keys += [k for k in r if k not in keys]
+    tmp = out / ".metrics.csv.tmp"
+    with open(tmp, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=keys)
+        w.writeheader()
+        w.writerows(history)
+    os.replace(tmp, out / "metrics.csv")
+    (out / "history.json").write_text(json.dumps(history, indent=1))
+    try:
+        from torch.utils.tensorboard import SummaryWriter  # only when tensorboard is installed
+    except ImportError:
+        return
+    with SummaryWriter(str(out / "tb")) as sw:
+        r = history[-1]
+        for k, v in r.items():
+            if k != "epoch" and isinstance(v, (int, float)):
+                sw.add_scalar(k, v, r["epoch"])
+
+
+def summarize(result: TrainResult) -> dict[str, Any]:
+    return {"out": str(result.out_dir), "best_checkpoint": str(result.best_checkpoint),
+            "epochs": len(result.history), "best": result.best}
