@@ -1,10 +1,82 @@
-"""`eemkit check`."""
+"""`eemkit check`: parity of an exported artifact against its PyTorch checkpoint."""
 
 from __future__ import annotations
 
-from eemkit.cli.common import not_implemented
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from eemkit.cli.common import console, print_json, user_errors
+from eemkit.errors import EXIT_PARITY
 
 
-def check() -> None:
-    """Not implemented yet."""
-    not_implemented("check")
+def render_check(r: dict) -> None:
+    from rich.table import Table
+
+    t = Table(title=f"{r['artifact']} ({r['runtime']}, {r['precision']}) vs {r['checkpoint']} on {r['split']} ({r['n']} images)",
+              title_justify="left")
+    t.add_column("metric")
+    t.add_column("PyTorch", justify="right")
+    t.add_column("artifact", justify="right")
+    t.add_column("Δ", justify="right")
+    for k in ("accuracy", "average", "coarse_accuracy"):
+        t.add_row(k, f"{r['reference'][k]:.2f}", f"{r['artifact_metrics'][k]:.2f}", f"{r['artifact_metrics'][k] - r['reference'][k]:+.2f}")
+    t.add_section()
+    f = r["fine"]
+    t.add_row("top-1 agreement %", "", f"{f['agreement']:.2f}", "")
+    t.add_row("max |Δ logit|", "", f"{f['max_abs_diff']:.2e}", "")
+    t.add_row("mean |Δ logit|", "", f"{f['mean_abs_diff']:.2e}", "")
+    t.add_row("cosine (mean / min)", "", f"{f['cosine_mean']:.6f} / {f['cosine_min']:.6f}", "")
+    t.add_section()
+    for c, d in r["per_class_diff"].items():
+        t.add_row(f"[dim]{c} acc Δ[/]", "", "", "-" if d is None else f"{d:+.2f}")
+    console.print(t)
+    console.print("[bold green]PASS[/]" if r["passed"] else "[bold red]FAIL[/]: " + "; ".join(r["failures"]))
+
+
+@user_errors
+def check(
+    artifact: Annotated[Path, typer.Argument(help="ONNX model or TensorRT engine to check.")],
+    checkpoint: Annotated[Path, typer.Option("--checkpoint", "-c", help="The PyTorch checkpoint it was exported from.")],
+    data: Annotated[Optional[Path], typer.Option("--data", help="Dataset root (default: $EEMKIT_DATA or ../shared/data/ferplus).")] = None,
+    format: Annotated[str, typer.Option("--format")] = "ferplus",
+    split: Annotated[str, typer.Option("--split")] = "test",
+    limit: Annotated[Optional[int], typer.Option("--limit", help="Only the first N images.")] = None,
+    min_agreement: Annotated[Optional[float], typer.Option("--min-agreement", help="Override: minimum top-1 agreement %.")] = None,
+    max_acc_drop: Annotated[Optional[float], typer.Option("--max-acc-drop", help="Override: max accuracy drop (points).")] = None,
+    max_avg_drop: Annotated[Optional[float], typer.Option("--max-avg-drop", help="Override: max average drop (points).")] = None,
+    classes: Annotated[Optional[str], typer.Option("--classes", help="Foreign ONNX: comma-separated class names.")] = None,
+    input_size: Annotated[Optional[int], typer.Option("--input-size", help="Foreign ONNX: input side in px.")] = None,
+    color: Annotated[str, typer.Option("--color", help="Foreign ONNX: gray | rgb")] = "rgb",
+    threads: Annotated[Optional[int], typer.Option("--threads", min=1)] = None,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Run the artifact and the checkpoint on the same images; exit 3 when a tolerance is broken.
+
+    Default tolerances: FP32 top-1 agreement >= 99.9 %, FP16 >= 99.5 %, INT8 accuracy drop <= 1 point
+    and average drop <= 2 points."""
+    from dataclasses import replace
+
+    from eemkit.config import DEFAULT_DATA
+    from eemkit.eval.parity import DEFAULT_TOLERANCES, check_artifact
+    from eemkit.export.metadata import read_onnx_metadata
+
+    fallback = None
+    if classes and input_size:
+        from eemkit.runtime import foreign_meta
+
+        fallback = foreign_meta(classes.split(","), input_size, color)
+    tol = None
+    if any(v is not None for v in (min_agreement, max_acc_drop, max_avg_drop)):
+        meta = read_onnx_metadata(artifact) if artifact.suffix == ".onnx" and artifact.is_file() else None
+        base = DEFAULT_TOLERANCES.get((meta or {}).get("precision", "unknown"), DEFAULT_TOLERANCES["unknown"])
+        tol = replace(base, **{k: v for k, v in dict(min_agreement=min_agreement, max_acc_drop=max_acc_drop,
+                                                         max_avg_drop=max_avg_drop).items() if v is not None})
+    r = check_artifact(artifact, checkpoint, data or DEFAULT_DATA, format, split, tol, fallback, limit, threads=threads)
+    if json_out:
+        print_json(r)
+    else:
+        render_check(r)
+    if not r["passed"]:
+        raise typer.Exit(EXIT_PARITY)

@@ -1,10 +1,54 @@
-"""`eemkit export`."""
+"""`eemkit export`: a checkpoint to ONNX (FP32 / FP16 / INT8 Q/DQ) and TensorRT engines."""
 
 from __future__ import annotations
 
-from eemkit.cli.common import not_implemented
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from eemkit.cli.common import console, err_console, print_json, user_errors
 
 
-def export() -> None:
-    """Not implemented yet."""
-    not_implemented("export")
+@user_errors
+def export(
+    checkpoint: Annotated[Path, typer.Argument(help="An eemkit checkpoint (.pt).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (created if its parent exists).")] = Path("artifacts"),
+    format: Annotated[str, typer.Option("--format", help="onnx | engine (TensorRT plan; needs TensorRT and a GPU)")] = "onnx",
+    fp16: Annotated[bool, typer.Option("--fp16", help="Also write an FP16 model (float32 inputs/outputs).")] = False,
+    int8: Annotated[bool, typer.Option("--int8", help="Also write an INT8 Q/DQ model (needs --calib-data).")] = False,
+    calib_data: Annotated[Optional[Path], typer.Option("--calib-data", help="Dataset root to sample the calibration set from (its train split).")] = None,
+    calib_format: Annotated[str, typer.Option("--calib-format")] = "ferplus",
+    calib_manifest: Annotated[Optional[Path], typer.Option("--calib-manifest", help="Reuse a calibration manifest (calibration/*.json).")] = None,
+    calib_n: Annotated[int, typer.Option("--calib-n", help="Calibration images (class-balanced).")] = 512,
+    calib_seed: Annotated[int, typer.Option("--calib-seed")] = 0,
+    calib_method: Annotated[str, typer.Option("--calib-method", help="entropy | minmax | percentile")] = "entropy",
+    int8_target: Annotated[str, typer.Option("--int8-target", help="cpu (U8 activations, fast in ORT on x86) | trt (symmetric S8, for TensorRT)")] = "cpu",
+    keep_fp32: Annotated[Optional[list[str]], typer.Option("--keep-fp32", help="ONNX node name to leave unquantized (repeatable).")] = None,
+    opset: Annotated[int, typer.Option("--opset", help="ONNX opset (17 or newer).")] = 17,
+    probs: Annotated[bool, typer.Option("--probs", help="Also output fine_probs and coarse_probs.")] = False,
+    uint8_input: Annotated[bool, typer.Option("--uint8-input", help="Take uint8 NHWC pixels, normalisation inside the model.")] = False,
+    max_batch: Annotated[int, typer.Option("--max-batch", min=1, help="Engine optimisation profile's largest batch.")] = 32,
+    workspace_mb: Annotated[int, typer.Option("--workspace-mb", min=64)] = 1024,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Export a trained model: ONNX with embedded metadata, optional FP16 and INT8, or TensorRT engines."""
+    from eemkit.export.api import ExportOptions, export_checkpoint
+
+    opts = ExportOptions(fp16=fp16, int8=int8, format=format, calib_data=str(calib_data) if calib_data else None,
+                         calib_format=calib_format, calib_manifest=str(calib_manifest) if calib_manifest else None,
+                         calib_n=calib_n, calib_seed=calib_seed, calib_method=calib_method, int8_target=int8_target,
+                         keep_fp32=list(keep_fp32 or []), opset=opset, probs=probs, uint8_input=uint8_input,
+                         max_batch=max_batch, workspace_mb=workspace_mb)
+    res = export_checkpoint(checkpoint, out, opts, log=lambda s: err_console.print(s, highlight=False))
+    if json_out:
+        print_json(res)
+        return
+    from rich.table import Table
+
+    t = Table(title=f"exported {checkpoint}", title_justify="left")
+    for c in ("format", "precision", "MB", "path"):
+        t.add_column(c)
+    for k, a in res["artifacts"].items():
+        t.add_row(k, a["precision"], f"{a['size_mb']:.2f}", a["path"])
+    console.print(t)

@@ -179,3 +179,14 @@ def preprocess(images: Sequence[np.ndarray] | np.ndarray, spec: PreprocessSpec) 
     arr = images if isinstance(images, np.ndarray) and images.ndim == 4 and images.shape[1] == spec.resize_size \
         and images.shape[2] == spec.resize_size and images.shape[3] == spec.channels else prepare_images(list(images), spec)
     return to_model_input(torch.from_numpy(np.ascontiguousarray(arr)), spec).numpy()
+
+
+def runtime_input(prepared: np.ndarray, spec: PreprocessSpec, input_kind: str = "float_nchw") -> np.ndarray:
+    """Prepared uint8 (N, R, R, C) -> what an artifact takes: float32 NCHW normalised ("float_nchw"),
+    or the uint8 NHWC centre crop ("uint8_nhwc", normalisation inside the model)."""
+    if input_kind == "float_nchw":
+        return to_model_input(torch.from_numpy(np.ascontiguousarray(prepared)), spec).numpy()
+    if input_kind == "uint8_nhwc":
+        o = (spec.resize_size - spec.input_size) // 2
+        return np.ascontiguousarray(prepared[:, o:o + spec.input_size, o:o + spec.input_size, :])
+    raise UsageError(f"unknown input kind {input_kind!r}; expected float_nchw or uint8_nhwc")

@@ -1,1 +1,65 @@
-"""eemkit.runtime"""
+"""Runtimes behind one Runner interface; `open_runner(path)` picks the runner from the file.
+
+Optional runtimes (onnxruntime, tensorrt) are imported only when a runner of theirs is activated.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from eemkit.errors import UsageError
+from eemkit.runtime.base import Runner
+
+FOREIGN_HINT = ("pass --classes and --input-size (and --mean/--std, --color) to describe its preprocessing")
+
+
+def open_runner(path: str | Path, device: str = "cpu", threads: int | None = None, providers: list[str] | None = None,
+                fallback_meta: dict | None = None) -> Runner:
+    """Choose a runner from the file and its metadata: .pt/.pth -> PyTorch, .onnx -> ONNX Runtime,
+    .engine/.plan -> TensorRT. An ONNX without eemkit metadata needs `fallback_meta`.
+
+    Raises UsageError for a missing file, an unknown kind, or a foreign model without a description.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"model file {p} does not exist")
+    suffix = p.suffix.lower()
+    if suffix in (".pt", ".pth", ".ckpt"):
+        from eemkit.runtime.torch_runner import TorchRunner
+
+        return TorchRunner(p, device=device, threads=threads)
+    if suffix == ".onnx":
+        from eemkit.export.metadata import read_onnx_metadata
+        from eemkit.runtime.ort_runner import OrtRunner
+
+        meta = read_onnx_metadata(p) or fallback_meta
+        if meta is None:
+            raise UsageError(f"{p} has no eemkit metadata; {FOREIGN_HINT}")
+        if providers is None:
+            providers = ["cuda", "cpu"] if device == "cuda" else ["cpu"]
+        return OrtRunner(p, meta, providers=providers, threads=threads)
+    if suffix in (".engine", ".plan", ".trt"):
+        from eemkit.export.metadata import read_sidecar
+        from eemkit.runtime.trt_runner import TrtRunner
+
+        meta = read_sidecar(p) or fallback_meta
+        if meta is None:
+            raise UsageError(f"{p} has no metadata sidecar {p}.json; {FOREIGN_HINT}")
+        return TrtRunner(p, meta)
+    raise UsageError(f"{p}: unknown model kind {suffix!r}; expected a checkpoint (.pt), ONNX (.onnx) or TensorRT engine (.engine/.plan)")
+
+
+def foreign_meta(classes: list[str], input_size: int, color: str = "rgb", mean: tuple | None = None,
+                 std: tuple | None = None, crop_pct: float = 1.0, input_kind: str = "float_nchw") -> dict:
+    """Metadata for a model eemkit did not export, from what the user says about it."""
+    from eemkit.data.preprocess import IMAGENET_MEAN, IMAGENET_STD, PreprocessSpec
+    from eemkit.labels import LabelSpace, canonical_name
+
+    labels = LabelSpace(tuple(canonical_name(c) for c in classes))
+    spec = PreprocessSpec(input_size=input_size, resize_size=int(round(input_size / crop_pct)), color=color,
+                          mean=tuple(mean or IMAGENET_MEAN), std=tuple(std or IMAGENET_STD))
+    return {"classes": list(labels.fine), "coarse_classes": list(labels.coarse), "preprocess": spec.to_dict(),
+            "input": input_kind, "precision": "unknown", "coarse_index": list(labels.coarse_index)}
+
+
+__all__ = ["Runner", "foreign_meta", "open_runner"]

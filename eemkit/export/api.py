@@ -1,0 +1,154 @@
+"""`eemkit export`: one checkpoint in, the requested artifacts out, with an export manifest.
+
+Artifacts (in out_dir): model.onnx (FP32), model.fp16.onnx, model.int8.onnx (CPU Q/DQ: U8
+activations) or model.int8-trt.onnx (TensorRT Q/DQ: symmetric S8), and TensorRT plans
+model.<precision>.engine with <engine>.json metadata. export.json lists what was written.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from eemkit.data.preprocess import PreprocessSpec, runtime_input
+from eemkit.errors import UsageError
+from eemkit.export import calibration as cal
+from eemkit.export.metadata import embed, read_onnx_metadata, write_sidecar
+from eemkit.export.onnx_export import check_out_path, convert_fp16, export_onnx
+from eemkit.export.quantize import cache_key, quantize_int8
+from eemkit.labels import LabelSpace
+from eemkit.train.checkpoint import build_from_checkpoint, file_sha256
+
+
+@dataclass
+class ExportOptions:
+    fp16: bool = False
+    int8: bool = False
+    format: str = "onnx"  # onnx | engine
+    calib_data: str | None = None
+    calib_format: str = "ferplus"
+    calib_manifest: str | None = None
+    calib_n: int = cal.DEFAULT_N
+    calib_seed: int = 0
+    calib_method: str = "entropy"
+    int8_target: str = "cpu"  # cpu | trt
+    keep_fp32: list[str] = field(default_factory=list)
+    opset: int = 17
+    probs: bool = False
+    uint8_input: bool = False
+    max_batch: int = 32
+    workspace_mb: int = 1024
+    cache_dir: str | None = None
+
+
+def _cache_dir(opts: ExportOptions) -> Path:
+    import os
+
+    return Path(opts.cache_dir or os.environ.get("EEMKIT_CACHE", Path.home() / ".cache" / "eemkit")) / "int8"
+
+
+def export_checkpoint(ckpt_path: str | Path, out_dir: str | Path, opts: ExportOptions,
+                      log: Callable[[str], None] = lambda s: None) -> dict:
+    """Export `ckpt_path` into `out_dir`; returns the export manifest (also written as export.json).
+
+    Raises UsageError for a non-eemkit checkpoint, a missing/read-only output folder, INT8 without
+    calibration data or with too few images, calibration images of another class set or size, and
+    EemkitError for --format engine where TensorRT or a GPU is missing.
+    """
+    if opts.format not in ("onnx", "engine"):
+        raise UsageError(f"unknown export format {opts.format!r}; choose onnx or engine")
+    out = Path(out_dir)
+    if not out.exists():
+        if not out.parent.is_dir():
+            raise UsageError(f"output folder {out.parent} does not exist")
+        out.mkdir()
+    check_out_path(out / "model.onnx")
+    if opts.format == "engine":
+        from eemkit.export.tensorrt import require_tensorrt
+
+        require_tensorrt()  # fail before any work, with what to install
+    if opts.int8 and not (opts.calib_data or opts.calib_manifest):
+        raise UsageError("--int8 needs a calibration set: pass --calib-data PATH (or --calib-manifest FILE)")
+    model, ckpt = build_from_checkpoint(ckpt_path)
+    sha = file_sha256(ckpt_path)
+    labels = LabelSpace.from_dict(ckpt["labels"])
+    spec = PreprocessSpec.from_dict(ckpt["preprocess"])
+    kind = "uint8_nhwc" if opts.uint8_input else "float_nchw"
+    arts: dict[str, dict] = {}
+    fp32 = export_onnx(model, ckpt, sha, out / "model.onnx", opts.opset, opts.probs, opts.uint8_input)
+    log(f"wrote {fp32}")
+    arts["onnx"] = _entry(fp32, "fp32")
+    if opts.fp16:
+        p = convert_fp16(fp32, out / "model.fp16.onnx")
+        log(f"wrote {p}")
+        arts["onnx-fp16"] = _entry(p, "fp16")
+    calib_inputs = None
+    if opts.int8:
+        manifest = (cal.load_manifest(opts.calib_manifest) if opts.calib_manifest else
+                    cal.sample_manifest(opts.calib_data, opts.calib_format, opts.calib_n, opts.calib_seed, warn=log))
+        cal.save_manifest(manifest, out / "calibration.json")
+        images = cal.load_calibration_images(manifest, labels, spec, opts.calib_data if opts.calib_manifest else None)
+        cal.check_calibration_images(images, spec)
+        calib_inputs = runtime_input(images, spec, kind)
+        name = "model.int8.onnx" if opts.int8_target == "cpu" else "model.int8-trt.onnx"
+        key = cache_key(file_sha256(fp32), manifest["sha256"], opts.int8_target, opts.calib_method, opts.keep_fp32, kind)
+        p, reused = quantize_int8(fp32, out / name, calib_inputs, opts.calib_method, opts.int8_target, opts.keep_fp32,
+                                  cache_dir=_cache_dir(opts), cache_key_str=key, log=log)
+        _stamp_int8(p, fp32, opts, manifest, key)
+        log(f"wrote {p}" + (" (from cache)" if reused else ""))
+        arts["onnx-int8"] = dict(_entry(p, "int8"), target=opts.int8_target, method=opts.calib_method,
+                                 calibration_manifest=str(out / "calibration.json"), cache_reused=reused)
+    if opts.format == "engine":
+        arts.update(_build_engines(out, arts, spec, opts, calib_inputs, log))
+    result = {"checkpoint": str(ckpt_path), "checkpoint_sha256": sha, "out_dir": str(out), "artifacts": arts}
+    (out / "export.json").write_text(json.dumps(result, indent=2))
+    return result
+
+
+def _entry(path: Path, precision: str) -> dict:
+    return {"path": str(path), "precision": precision, "size_mb": path.stat().st_size / 1e6}
+
+
+def _stamp_int8(path: Path, fp32: Path, opts: ExportOptions, manifest: dict, key: str) -> None:
+    import onnx
+
+    meta = dict(read_onnx_metadata(fp32) or {})
+    meta.update(precision="int8", quantization={
+        "format": "QDQ", "target": opts.int8_target, "method": opts.calib_method,
+        "activations": "int8 symmetric" if opts.int8_target == "trt" else "uint8 asymmetric",
+        "weights": "int8 symmetric per-channel", "keep_fp32": opts.keep_fp32,
+        "calibration_manifest_sha256": manifest["sha256"], "calibration_n": manifest["n"], "cache_key": key,
+        "tool": "onnxruntime.quantization.quantize_static",
+    })
+    proto = onnx.load(str(path))
+    embed(proto, meta)
+    onnx.save(proto, str(path))
+
+
+def _build_engines(out: Path, arts: dict, spec: PreprocessSpec, opts: ExportOptions, calib_inputs, log) -> dict:
+    from eemkit.export.tensorrt import build_engine, require_tensorrt, trt_major
+
+    trt = require_tensorrt()
+    shape = ((spec.input_size, spec.input_size, spec.channels) if opts.uint8_input else (3, spec.input_size, spec.input_size))
+    todo = [("fp32", arts["onnx"]["path"], False)]
+    if opts.fp16:
+        src = arts["onnx-fp16"]["path"] if trt_major(trt) >= 11 else arts["onnx"]["path"]
+        todo.append(("fp16", src, False))
+    if opts.int8:
+        qdq = opts.int8_target == "trt"
+        todo.append(("int8", arts["onnx-int8"]["path"] if qdq else arts["onnx"]["path"], qdq))
+    built = {}
+    for precision, src, qdq in todo:
+        batches = None
+        if precision == "int8" and not qdq and calib_inputs is not None:
+            batches = [calib_inputs[i:i + 32] for i in range(0, len(calib_inputs) - 31, 32)]
+        eng = build_engine(src, out / f"model.{precision}.engine", precision, shape, opts.max_batch,
+                           workspace_mb=opts.workspace_mb, timing_cache=out / "timing.cache", qdq=qdq,
+                           calib_batches=batches, log=log)
+        meta = dict(read_onnx_metadata(src) or {}, precision=precision, source_onnx=str(src), tensorrt=str(trt.__version__))
+        write_sidecar(eng, meta)
+        log(f"wrote {eng}")
+        built[f"engine-{precision}"] = _entry(eng, precision)
+    return built

@@ -1,0 +1,58 @@
+"""Artifact metadata: embedded in every ONNX model (metadata_props) and written beside engines as JSON.
+
+Keys: classes (fine), coarse_classes, fine_to_coarse, coarse_index, preprocess (input size, resize,
+colour, mean/std, channel order), input (float_nchw | uint8_nhwc), outputs, precision
+(fp32 | fp16 | int8), quantization (target, method, activation/weight types, calibration manifest
+hash), checkpoint_sha256, eemkit_version.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from eemkit.errors import UsageError
+
+KEY = "eemkit"
+
+
+def embed(model_proto: Any, meta: dict) -> None:
+    """Write `meta` into an onnx.ModelProto's metadata_props (one JSON entry plus readable copies)."""
+    props = {KEY: json.dumps(meta, sort_keys=True)}
+    props["classes"] = ",".join(meta["classes"])
+    props["coarse_classes"] = ",".join(meta["coarse_classes"])
+    props["precision"] = meta.get("precision", "fp32")
+    del model_proto.metadata_props[:]
+    for k, v in props.items():
+        entry = model_proto.metadata_props.add()
+        entry.key, entry.value = k, v
+
+
+def read_onnx_metadata(path: str | Path) -> dict | None:
+    """The eemkit metadata of an ONNX file, or None when it has none. Reads only the model header."""
+    import onnx
+
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as err:  # onnx raises DecodeError and others for a non-ONNX file
+        raise UsageError(f"{path} is not a readable ONNX model ({type(err).__name__})") from None
+    for p in model.metadata_props:
+        if p.key == KEY:
+            return json.loads(p.value)
+    return None
+
+
+def sidecar_path(engine_path: str | Path) -> Path:
+    return Path(str(engine_path) + ".json")
+
+
+def write_sidecar(engine_path: str | Path, meta: dict) -> Path:
+    p = sidecar_path(engine_path)
+    p.write_text(json.dumps(meta, indent=2, sort_keys=True))
+    return p
+
+
+def read_sidecar(engine_path: str | Path) -> dict | None:
+    p = sidecar_path(engine_path)
+    return json.loads(p.read_text()) if p.is_file() else None

@@ -1,0 +1,72 @@
+"""One Runner interface for every runtime (after Polygraphy): activate / infer / deactivate, and a
+context manager. Every runner exposes the artifact's metadata (classes, preprocess, input kind), so
+callers prepare input with the one shared preprocess and read outputs by name."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+import numpy as np
+
+from eemkit.data.preprocess import PreprocessSpec, prepare_images, runtime_input
+from eemkit.labels import LabelSpace
+
+
+class Runner(ABC):
+    """Runs one model artifact. `infer(x)` takes the artifact's input (float32 NCHW normalised, or
+    uint8 NHWC for uint8-input artifacts) with any batch size and returns {"fine_logits": (N, K),
+    "coarse_logits": (N, 4)} as float32 numpy arrays."""
+
+    name = "runner"
+
+    def __init__(self, path: str | Path, meta: dict) -> None:
+        self.path = Path(path)
+        self.meta = meta
+        self.labels = LabelSpace(tuple(meta["classes"]), tuple(meta["coarse_classes"]))
+        self.spec = PreprocessSpec.from_dict(meta["preprocess"])
+        self.input_kind: str = meta.get("input", "float_nchw")
+        self.precision: str = meta.get("precision", "fp32")
+        self.active = False
+
+    def activate(self) -> "Runner":
+        if not self.active:
+            self._activate()
+            self.active = True
+        return self
+
+    def deactivate(self) -> None:
+        if self.active:
+            self._deactivate()
+            self.active = False
+
+    def __enter__(self) -> "Runner":
+        return self.activate()
+
+    def __exit__(self, *exc) -> None:
+        self.deactivate()
+
+    @abstractmethod
+    def _activate(self) -> None: ...
+
+    def _deactivate(self) -> None:
+        pass
+
+    @abstractmethod
+    def infer(self, x: np.ndarray) -> dict[str, np.ndarray]: ...
+
+    def infer_prepared(self, prepared: np.ndarray, batch: int = 256) -> dict[str, np.ndarray]:
+        """Run prepared uint8 images (N, R, R, C) through the model, in batches."""
+        outs: dict[str, list] = {}
+        for i in range(0, len(prepared), batch):
+            o = self.infer(runtime_input(prepared[i:i + batch], self.spec, self.input_kind))
+            for k, v in o.items():
+                outs.setdefault(k, []).append(v)
+        return {k: np.concatenate(v) for k, v in outs.items()}
+
+    def infer_images(self, images: list[np.ndarray]) -> dict[str, np.ndarray]:
+        """Run raw RGB/grey uint8 images (any size) through the shared preprocess and the model."""
+        return self.infer_prepared(prepare_images(images, self.spec))
+
+    def describe(self) -> str:
+        return f"{self.name} {self.path.name} ({self.precision})"

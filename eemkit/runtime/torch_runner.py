@@ -1,0 +1,50 @@
+"""PyTorch eager runner for eemkit checkpoints."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from eemkit.runtime.base import Runner
+
+
+def checkpoint_meta(ckpt: dict) -> dict:
+    from eemkit.labels import LabelSpace
+
+    labels = LabelSpace.from_dict(ckpt["labels"])
+    return {"classes": list(labels.fine), "coarse_classes": list(labels.coarse), "preprocess": ckpt["preprocess"],
+            "input": "float_nchw", "precision": "fp32", "model_spec": ckpt["model_spec"],
+            "coarse_index": list(labels.coarse_index), "fine_to_coarse": labels.fine_to_coarse_map()}
+
+
+class TorchRunner(Runner):
+    name = "torch"
+
+    def __init__(self, path, device: str = "cpu", threads: int | None = None) -> None:
+        from eemkit.train.checkpoint import load_checkpoint
+
+        self._ckpt = load_checkpoint(path)
+        super().__init__(path, checkpoint_meta(self._ckpt))
+        self.device, self.threads = torch.device(device), threads
+        self.model = None
+
+    def _activate(self) -> None:
+        from eemkit.models import ModelSpec, create_model
+
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        m = create_model(ModelSpec.from_dict(self._ckpt["model_spec"]))
+        m.load_state_dict(self._ckpt["model"])
+        self.model = m.eval().to(self.device)
+
+    def _deactivate(self) -> None:
+        self.model = None
+
+    @torch.no_grad()
+    def infer(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        out = self.model(torch.from_numpy(np.ascontiguousarray(x)).to(self.device))
+        return {"fine_logits": out["fine_logits"].float().cpu().numpy(),
+                "coarse_logits": out["coarse_logits"].float().cpu().numpy()}
+
+    def parameter_count(self) -> int:
+        return sum(int(v.numel()) for k, v in self._ckpt["model"].items() if not k.endswith(("running_mean", "running_var", "num_batches_tracked")))
