@@ -13,8 +13,18 @@ def dataset_stats(root: str | Path, fmt: str, label_mode: str = "majority", chec
 
     imbalance = largest / smallest class count over the classes of the label space (inf if one is empty).
     """
+    from eemkit.data.datasets import FORMATS, _require_dir
+    from eemkit.errors import UsageError
+
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+    if fmt != "fer2013" or Path(root).is_dir() or not Path(root).exists():
+        _require_dir(Path(root))
+    splits = available_splits(root, fmt)
+    if not splits:
+        raise UsageError(f"{root} holds no {fmt} split folders")
     out: dict = {"format": fmt, "root": str(root), "label_mode": label_mode, "splits": {}}
-    for split in available_splits(root, fmt):
+    for split in splits:
         idx = index_split(root, fmt, split, label_mode, check_files=check_files)
         fine = {c: 0 for c in idx.labels.fine}
         for r in idx.records:
