@@ -14,6 +14,8 @@ import json
 import logging
 import math
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -186,6 +188,7 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
         if ctx.is_main:
             save_checkpoint(_payload(cfg, spec, mspec, labels, model, opt, sched, objective, epoch, step, history, best, acc), last_path)
 
+    stop = _StopFlag()
     for epoch in range(start_epoch, o.epochs):
         order = _epoch_order(n, cfg, epoch, weights, ctx)
         steps = len(order) // o.batch_size
@@ -195,9 +198,11 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
         acc = dict(accum) if epoch == start_epoch and accum else {"n": 0, "loss": 0.0, "correct": 0, "time": 0.0, "probe": [], "reg": 0.0}
         net.train()
         reporter.start_epoch(epoch, o.epochs, steps, first)
-        step = first
+        done = first
         try:
             for step in range(first, steps):
+                if stop.requested:
+                    raise KeyboardInterrupt
                 seed = _mix(o.seed, epoch, step, ctx.rank)
                 gen.manual_seed(seed)
                 torch.manual_seed(seed)
@@ -216,7 +221,7 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
                 loss = parts["loss"]
                 if not torch.isfinite(loss):
                     raise TrainingDiverged(
-                        f"non-finite loss ({float(loss)}) at epoch {epoch + 1}, step {step + 1}; "
+                        f"non-finite loss ({float(loss.detach())}) at epoch {epoch + 1}, step {step + 1}; "
                         f"the last good checkpoint is {last_path if last_path.exists() else 'none (first epoch)'}; "
                         "lower optim.lr or check the data")
                 if o.probe_every and objective.reg is not None and step % o.probe_every == 0:
@@ -231,13 +236,18 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
                 acc["loss"] += float(loss.detach()) * bs
                 acc["reg"] += float(parts["reg"]) * bs
                 acc["correct"] += int((res["fine_logits"].argmax(1).cpu() == fine_t[idx]).sum())
+                done = step + 1
                 reporter.step(bs, float(loss.detach()))
+            if stop.requested and done == steps:
+                raise KeyboardInterrupt
         except KeyboardInterrupt:
-            save(epoch, step, acc)
+            stop.restore()
+            save(epoch, done, acc)
             ctx.close()
-            raise EemkitError(f"interrupted at epoch {epoch + 1}, step {step}; checkpoint saved to {last_path}: "
+            raise EemkitError(f"interrupted at epoch {epoch + 1}, step {done}; checkpoint saved to {last_path}: "
                               "continue with --resume", code=130) from None
         except BaseException:
+            stop.restore()
             ctx.close()
             raise
         sched.step()
@@ -257,8 +267,30 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
                 save_checkpoint(load_checkpoint(last_path), best_path)
             _write_metrics(out, history)
         reporter.end_epoch(row)
+    stop.restore()
     ctx.close()
     return TrainResult(out, best_path, last_path, history, best)
+
+
+class _StopFlag:
+    """Ctrl-C during training sets a flag; the loop stops at the next step boundary and saves, so the
+    checkpoint never holds a half-applied step."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._old = None
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:  # a second Ctrl-C stops at once
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def restore(self) -> None:
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+            self._old = None
 
 
 def _grad_share(objective: EEMObjective, res: dict, target: torch.Tensor, loss: torch.Tensor, lam: float,

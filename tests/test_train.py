@@ -1,0 +1,157 @@
+import json
+import os
+import signal
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from eemkit.cli.app import app
+from eemkit.config import resolve_config
+from eemkit.errors import EemkitError, TrainingDiverged, UsageError
+from eemkit.train.checkpoint import load_checkpoint
+from eemkit.train.loop import train
+
+runner = CliRunner()
+
+
+def _cfg(data, out, stage="teacher", **optim):
+    o = {"epochs": 2, "batch_size": 8, "lr": 1e-3, "max_steps_per_epoch": 4, "probe_every": 2, **optim}
+    return resolve_config(None, [{"stage": stage, "out": str(out), "data": {"path": str(data), "input_size": 32},
+                                  "model": {"backbone": "resnet18"}, "loss": {"loss": "adareg" if stage == "teacher" else "ce", "distill": False},
+                                  "optim": o}])
+
+
+def _untimed(history):
+    return [{k: v for k, v in r.items() if k not in ("images_per_s", "train_time_s")} for r in history]
+
+
+def _same_state(a, b):
+    sa, sb = load_checkpoint(a)["model"], load_checkpoint(b)["model"]
+    return all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_teacher_student_eval_and_exact_resume(ferplus_slice, tmp_path):
+    # uninterrupted teacher
+    full = train(_cfg(ferplus_slice, tmp_path / "t_full"))
+    assert len(full.history) == 2 and (tmp_path / "t_full" / "metrics.csv").is_file()
+    assert "reg_grad_share" in full.history[0] and (tmp_path / "t_full" / "config.yaml").is_file()
+    # the same run stopped after one epoch, then resumed
+    train(_cfg(ferplus_slice, tmp_path / "t_res", epochs=1))
+    resumed = train(_cfg(ferplus_slice, tmp_path / "t_res"), resume=True)
+    assert _untimed(resumed.history) == _untimed(full.history)
+    assert _same_state(tmp_path / "t_full" / "last.pt", tmp_path / "t_res" / "last.pt")
+    ck = load_checkpoint(tmp_path / "t_res" / "last.pt")
+    assert ck["objective"]["reg.centers"].shape == (8, 256)
+    # student distilled from that teacher, through the CLI
+    r = runner.invoke(app, ["train", "student", "--teacher", str(tmp_path / "t_full" / "best.pt"), "--data", str(ferplus_slice),
+                            "--out", str(tmp_path / "s"), "--input-size", "32", "--epochs", "1", "--batch-size", "8",
+                            "--max-steps", "3", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["epochs"] == 1
+    # eval of the student
+    r = runner.invoke(app, ["eval", str(tmp_path / "s" / "best.pt"), "--data", str(ferplus_slice), "--json",
+                            "--out", str(tmp_path / "ev")])
+    assert r.exit_code == 0, r.output
+    m = json.loads(r.stdout)
+    assert 0 <= m["accuracy"] <= 100 and 0 <= m["average"] <= 100 and "coarse_accuracy" in m
+    assert len(m["confusion"]) == 8 and (tmp_path / "ev" / "confusion.png").stat().st_size > 1000
+
+
+def test_ctrl_c_mid_epoch_resumes_exactly(ferplus_slice, tmp_path):
+    full = train(_cfg(ferplus_slice, tmp_path / "a", stage="student", epochs=1))
+
+    class Interrupt:
+        n = 0
+
+        def start_epoch(self, *a): ...
+        def end_epoch(self, row): ...
+        def message(self, t): ...
+
+        def step(self, images, loss):
+            Interrupt.n += 1
+            if Interrupt.n == 2:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(EemkitError, match="--resume") as e:
+        train(_cfg(ferplus_slice, tmp_path / "b", stage="student", epochs=1), reporter=Interrupt())
+    assert e.value.code == 130
+    assert load_checkpoint(tmp_path / "b" / "last.pt")["step"] == 2
+    resumed = train(_cfg(ferplus_slice, tmp_path / "b", stage="student", epochs=1), resume=True)
+    assert resumed.history[0]["train_loss"] == pytest.approx(full.history[0]["train_loss"], rel=1e-9)
+    assert _same_state(tmp_path / "a" / "last.pt", tmp_path / "b" / "last.pt")
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(ferplus_slice, tmp_path, monkeypatch):
+    from eemkit.losses.objectives import EEMObjective
+
+    orig = EEMObjective.forward
+    calls = {"n": 0}
+
+    def poisoned(self, out, target, teacher_out=None):
+        parts = orig(self, out, target, teacher_out)
+        calls["n"] += 1
+        if calls["n"] == 6:  # second epoch, second step
+            parts["loss"] = parts["loss"] * float("nan")
+        return parts
+
+    monkeypatch.setattr(EEMObjective, "forward", poisoned)
+    with pytest.raises(TrainingDiverged, match="epoch 2, step 2") as e:
+        train(_cfg(ferplus_slice, tmp_path / "n", stage="student"))
+    assert e.value.code == 4
+    assert load_checkpoint(tmp_path / "n" / "last.pt")["epoch"] == 1
+
+
+def _cli(*args):
+    r = runner.invoke(app, list(args))
+    assert "Traceback" not in r.output
+    return r
+
+
+def test_bad_training_input(ferplus_slice, tmp_path, tiny_student):
+    d = str(ferplus_slice)
+    r = _cli("train", "teacher", "--data", d, "--out", str(tmp_path / "x"), "--backbone", "vgg99")
+    assert r.exit_code == 2 and "valid backbones" in r.output
+    r = _cli("train", "teacher", "--data", d, "--out", str(tmp_path / "x"), "--loss", "hinge")
+    assert r.exit_code == 2 and "valid losses" in r.output
+    r = _cli("train", "teacher", "--data", d, "--out", str(tmp_path / "x"), "--batch-size", "100000")
+    assert r.exit_code == 2 and "larger than" in r.output
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(tiny_student.read_bytes()[:1000])
+    r = _cli("train", "student", "--teacher", str(bad), "--data", d, "--out", str(tmp_path / "y"), "--input-size", "32")
+    assert r.exit_code == 2 and "corrupt or truncated" in r.output
+    r = _cli("eval", str(tmp_path / "nope.pt"), "--data", d)
+    assert r.exit_code == 2 and "does not exist" in r.output
+    r = _cli("train", "teacher", "--data", d, "--out", str(tmp_path / "z"), "--set", "optim.nonsense=1")
+    assert r.exit_code == 2 and "unknown config key" in r.output
+
+
+def test_resume_with_changed_config_names_keys(ferplus_slice, tmp_path):
+    train(_cfg(ferplus_slice, tmp_path / "r", stage="student", epochs=1))
+    with pytest.raises(UsageError, match="optim.lr"):
+        train(_cfg(ferplus_slice, tmp_path / "r", stage="student", lr=0.5), resume=True)
+    with pytest.raises(UsageError, match="exists"):
+        train(_cfg(ferplus_slice, tmp_path / "r", stage="student"))
+
+
+def test_teacher_with_other_classes_is_refused(ferplus_slice, tmp_path, tiny_student):
+    import numpy as np
+
+    from conftest import face_like, write_png
+
+    rng = np.random.default_rng(0)
+    for c in ("happy", "sad"):
+        for i in range(10):
+            write_png(tmp_path / "folder" / c / f"{i}.png", face_like(rng, i))
+    cfg = resolve_config(None, [{"stage": "student", "teacher": str(tiny_student), "out": str(tmp_path / "o"),
+                                 "data": {"path": str(tmp_path / "folder"), "format": "folder", "input_size": 32},
+                                 "loss": {"loss": "ce"}, "optim": {"batch_size": 4}}])
+    with pytest.raises(UsageError, match="trained on classes"):
+        train(cfg)
+
+
+def test_same_seed_same_result(ferplus_slice, tmp_path):
+    a = train(_cfg(ferplus_slice, tmp_path / "s1", stage="student", epochs=1))
+    b = train(_cfg(ferplus_slice, tmp_path / "s2", stage="student", epochs=1))
+    assert a.history[0]["train_loss"] == b.history[0]["train_loss"]
+    assert _same_state(tmp_path / "s1" / "last.pt", tmp_path / "s2" / "last.pt")
