@@ -11,6 +11,18 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory):
+    """Keep INT8 caches of the test run out of the user's ~/.cache/eemkit."""
+    old = os.environ.get("EEMKIT_CACHE")
+    os.environ["EEMKIT_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        os.environ.pop("EEMKIT_CACHE", None)
+    else:
+        os.environ["EEMKIT_CACHE"] = old
 FERPLUS = Path(os.environ.get("EEMKIT_DATA", ROOT.parent / "shared" / "data" / "ferplus"))
 CLASSES = ["neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt"]
 

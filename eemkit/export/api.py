@@ -87,7 +87,7 @@ def export_checkpoint(ckpt_path: str | Path, out_dir: str | Path, opts: ExportOp
     calib_inputs = None
     if opts.int8:
         manifest = (cal.load_manifest(opts.calib_manifest) if opts.calib_manifest else
-                    cal.sample_manifest(opts.calib_data, opts.calib_format, opts.calib_n, opts.calib_seed, warn=log))
+                    cal.sample_manifest(opts.calib_data, opts.calib_format, opts.calib_n, opts.calib_seed, warn=log, spec=spec))
         cal.save_manifest(manifest, out / "calibration.json")
         images = cal.load_calibration_images(manifest, labels, spec, opts.calib_data if opts.calib_manifest else None)
         cal.check_calibration_images(images, spec)

@@ -24,7 +24,8 @@ WARN_BELOW = 300
 
 
 def sample_manifest(data: str | Path, fmt: str, n: int = DEFAULT_N, seed: int = 0, split: str = "train",
-                    label_mode: str = "majority", batch: int = 32, warn: Callable[[str], None] | None = None) -> dict:
+                    label_mode: str = "majority", batch: int = 32, warn: Callable[[str], None] | None = None,
+                    spec: PreprocessSpec | None = None) -> dict:
     """Pick n images class-balanced (round-robin over classes, random within a class) from `split`.
 
     Raises UsageError when n is smaller than one batch or the split has fewer than n images.
@@ -55,6 +56,7 @@ def sample_manifest(data: str | Path, fmt: str, n: int = DEFAULT_N, seed: int = 
         "rule": "class-balanced: round-robin over classes, uniformly random (numpy default_rng(seed)) within each class; "
                 "classes with too few images contribute all they have",
         "classes": list(idx.labels.fine), "per_class": counts, "files": files,
+        "preprocess": spec.to_dict() if spec is not None else None,
     }
     manifest["sha256"] = manifest_hash(manifest)
     return manifest
@@ -89,6 +91,10 @@ def load_calibration_images(manifest: dict, labels: LabelSpace, spec: Preprocess
     """
     if list(manifest["classes"]) != list(labels.fine):
         raise UsageError(f"calibration set has classes {manifest['classes']} but the model has {list(labels.fine)}")
+    made_for = manifest.get("preprocess")
+    if made_for is not None and PreprocessSpec.from_dict(made_for) != spec:
+        raise UsageError(f"calibration set was made for {made_for['input_size']} px {made_for['color']} input, "
+                         f"the model takes {spec.input_size} px {spec.color}; sample a new one with --calib-data")
     root = data or manifest["dataset"]
     idx = index_split(root, manifest["format"], manifest["split"], manifest["label_mode"], check_files=False)
     by_name = {r.name: r for r in idx.records}

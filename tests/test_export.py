@@ -1,0 +1,176 @@
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from eemkit.cli.app import app
+from eemkit.data.preprocess import PreprocessSpec
+from eemkit.export.metadata import read_onnx_metadata
+from eemkit.export.onnx_export import export_onnx, sample_input
+from eemkit.labels import LabelSpace
+from eemkit.models import STUDENT_BACKBONES, ModelSpec, create_model
+from eemkit.runtime import open_runner
+
+runner = CliRunner()
+LABELS = LabelSpace.for_dataset("ferplus")
+
+
+def _ckpt_for(model, spec):
+    return {"labels": LABELS.to_dict(), "preprocess": spec.to_dict(), "model_spec": model.spec.to_dict(), "stage": "student"}
+
+
+def _warm_bn(model, size):
+    """Give BatchNorm realistic statistics so activations are not ~1e-10 (PLATFORM.md)."""
+    model.train()
+    with torch.no_grad():
+        for _ in range(2):
+            model(torch.randn(16, 3, size, size))
+    return model.eval()
+
+
+@pytest.mark.parametrize("backbone", STUDENT_BACKBONES)
+def test_every_student_backbone_exports_with_fp32_parity(backbone, tmp_path):
+    import onnxruntime as ort
+
+    spec = PreprocessSpec.for_input(32)
+    model = _warm_bn(create_model(ModelSpec.for_labels(LABELS, backbone=backbone)), 32)
+    path = export_onnx(model, _ckpt_for(model, spec), "0" * 64, tmp_path / "m.onnx")
+    x = sample_input(spec, 3)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    fine, coarse = sess.run(["fine_logits", "coarse_logits"], {"input": x})
+    with torch.no_grad():
+        ref = model(torch.from_numpy(x))
+    np.testing.assert_allclose(fine, ref["fine_logits"].numpy(), atol=1e-4, rtol=0)
+    np.testing.assert_allclose(coarse, ref["coarse_logits"].numpy(), atol=1e-4, rtol=0)
+    # dynamic batch
+    assert sess.run(["fine_logits"], {"input": sample_input(spec, 5)})[0].shape == (5, 8)
+
+
+def test_full_export_int8_fp16_uint8_metadata_and_check(tiny_student, ferplus_slice, tmp_path):
+    out = tmp_path / "art"
+    r = runner.invoke(app, ["export", str(tiny_student), "--out", str(out), "--fp16", "--int8", "--calib-data",
+                            str(ferplus_slice), "--calib-n", "40", "--probs", "--json"])
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout)
+    arts = res["artifacts"]
+    assert set(arts) == {"onnx", "onnx-fp16", "onnx-int8"}
+    assert arts["onnx-int8"]["size_mb"] < arts["onnx-fp16"]["size_mb"] < arts["onnx"]["size_mb"]
+    assert "thin" in r.stderr or "thin" in r.output  # warned below 300 calibration images
+    manifest = json.loads((out / "calibration.json").read_text())
+    assert manifest["n"] == 40 and len(manifest["files"]) == 40 and manifest["seed"] == 0
+    # metadata round trip
+    meta = read_onnx_metadata(out / "model.int8.onnx")
+    assert meta["classes"] == list(LABELS.fine) and meta["precision"] == "int8"
+    assert meta["quantization"]["calibration_manifest_sha256"] == manifest["sha256"]
+    assert meta["fine_to_coarse"]["contempt"] == "negative" and meta["preprocess"]["input_size"] == 32
+    assert len(meta["checkpoint_sha256"]) == 64
+    with open_runner(out / "model.fp16.onnx") as fp16:
+        assert fp16.precision == "fp16" and fp16.labels == LABELS
+    # parity reports for each precision through the CLI
+    for name in ("model.onnx", "model.fp16.onnx", "model.int8.onnx"):
+        r = runner.invoke(app, ["check", str(out / name), "--checkpoint", str(tiny_student), "--data", str(ferplus_slice), "--json"])
+        assert r.exit_code in (0, 3), r.output
+        rep = json.loads(r.stdout)
+        assert rep["passed"] == (r.exit_code == 0)
+        for k in ("agreement", "max_abs_diff", "mean_abs_diff", "cosine_mean"):
+            assert k in rep["fine"]
+        assert set(rep["per_class_diff"]) == set(LABELS.fine)
+        if name == "model.onnx":
+            assert rep["passed"] and rep["fine"]["max_abs_diff"] < 1e-4
+    # a second export with the same model and manifest reuses the INT8 cache and says so
+    r = runner.invoke(app, ["export", str(tiny_student), "--out", str(tmp_path / "again"), "--int8",
+                            "--calib-manifest", str(out / "calibration.json"), "--calib-data", str(ferplus_slice), "--probs"])
+    assert r.exit_code == 0, r.output
+    assert "reused INT8 calibration cache" in r.output.replace("\n", " ")
+
+
+def test_uint8_input_export_matches_float(tiny_student, tmp_path):
+    r = runner.invoke(app, ["export", str(tiny_student), "--out", str(tmp_path / "u"), "--uint8-input"])
+    assert r.exit_code == 0, r.output
+    rng = np.random.default_rng(0)
+    imgs = [rng.integers(0, 255, (48, 48), dtype=np.uint8) for _ in range(4)]
+    with open_runner(tmp_path / "u" / "model.onnx") as u, open_runner(tiny_student) as t:
+        assert u.input_kind == "uint8_nhwc"
+        np.testing.assert_allclose(u.infer_images(imgs)["fine_logits"], t.infer_images(imgs)["fine_logits"], atol=1e-4)
+
+
+def _err(r, code=2, text=""):
+    assert r.exit_code == code, r.output
+    assert "Traceback" not in r.output
+    assert text in " ".join(r.output.split())
+
+
+def test_export_bad_input(tiny_student, ferplus_slice, tmp_path):
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"state_dict": {}}, foreign)
+    _err(runner.invoke(app, ["export", str(foreign), "--out", str(tmp_path / "o")]), 2, "not an eemkit checkpoint")
+    _err(runner.invoke(app, ["export", str(tiny_student), "--out", str(tmp_path / "no" / "such" / "dir")]), 2, "does not exist")
+    _err(runner.invoke(app, ["export", str(tiny_student), "--out", str(tmp_path / "o"), "--int8"]), 2, "--calib-data")
+    _err(runner.invoke(app, ["export", str(tiny_student), "--out", str(tmp_path / "o"), "--int8", "--calib-data",
+                             str(ferplus_slice), "--calib-n", "10"]), 2, "at least one batch")
+    _err(runner.invoke(app, ["export", str(tiny_student), "--out", str(tmp_path / "o"), "--format", "engine"]), 1, "TensorRT")
+
+
+def test_calibration_set_of_another_class_set_or_size(tiny_student, ferplus_slice, tmp_path):
+    from conftest import face_like, write_png
+    from eemkit.export.calibration import load_calibration_images, sample_manifest
+
+    rng = np.random.default_rng(0)
+    for c in ("happy", "sad"):
+        for i in range(20):
+            write_png(tmp_path / "f" / c / f"{i}.png", face_like(rng, i))
+    _err(runner.invoke(app, ["export", str(tiny_student), "--out", str(tmp_path / "o"), "--int8", "--calib-data",
+                             str(tmp_path / "f"), "--calib-format", "folder", "--calib-n", "32"]), 2, "calibration set has classes")
+    m = sample_manifest(ferplus_slice, "ferplus", 40, spec=PreprocessSpec.for_input(64))
+    from eemkit.errors import UsageError
+
+    with pytest.raises(UsageError, match="made for 64 px"):
+        load_calibration_images(m, LABELS, PreprocessSpec.for_input(32))
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write into read-only folders")
+def test_read_only_output_folder(tiny_student, tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    _err(runner.invoke(app, ["export", str(tiny_student), "--out", str(ro)]), 2, "not writable")
+
+
+def test_check_foreign_onnx_needs_a_description(tiny_student, ferplus_slice, tmp_path):
+    import onnx
+
+    runner.invoke(app, ["export", str(tiny_student), "--out", str(tmp_path / "a")])
+    proto = onnx.load(str(tmp_path / "a" / "model.onnx"))
+    del proto.metadata_props[:]
+    onnx.save(proto, str(tmp_path / "plain.onnx"))
+    _err(runner.invoke(app, ["check", str(tmp_path / "plain.onnx"), "-c", str(tiny_student), "--data", str(ferplus_slice)]),
+         2, "no eemkit metadata")
+    r = runner.invoke(app, ["check", str(tmp_path / "plain.onnx"), "-c", str(tiny_student), "--data", str(ferplus_slice),
+                            "--classes", ",".join(LABELS.fine), "--input-size", "32", "--color", "gray", "--json"])
+    assert r.exit_code in (0, 3), r.output
+    assert json.loads(r.stdout)["n"] > 0
+
+
+def _trt_available() -> str | None:
+    try:
+        import tensorrt  # noqa: F401
+    except Exception:
+        return "TensorRT is not installed (PyPI's tensorrt is a stub here); engines are built on the target device"
+    if not torch.cuda.is_available():
+        return "no CUDA GPU: TensorRT engines need an NVIDIA GPU"
+    return None
+
+
+@pytest.mark.trt
+@pytest.mark.skipif(_trt_available() is not None, reason=str(_trt_available()))
+def test_tensorrt_engines_match_pytorch(tiny_student, ferplus_slice, tmp_path):
+    r = runner.invoke(app, ["export", str(tiny_student), "--out", str(tmp_path / "e"), "--format", "engine", "--fp16",
+                            "--int8", "--int8-target", "trt", "--calib-data", str(ferplus_slice), "--calib-n", "40"])
+    assert r.exit_code == 0, r.output
+    for eng in ("model.fp32.engine", "model.fp16.engine", "model.int8.engine"):
+        r = runner.invoke(app, ["check", str(tmp_path / "e" / eng), "-c", str(tiny_student), "--data", str(ferplus_slice), "--json"])
+        assert r.exit_code in (0, 3), r.output
+        assert json.loads(r.stdout)["runtime"] == "tensorrt"
