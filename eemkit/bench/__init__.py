@@ -1,1 +1,1 @@
-"""eemkit.bench"""
+"""Benchmarking: timing, the bench run and its reports."""
