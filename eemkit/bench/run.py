@@ -130,6 +130,8 @@ def _bench_checkpoint(ckpt: Path, opts: BenchOptions, data_cache: dict, log) -> 
             path = arts[fmt]
         row = _bench_one(name, fmt, path, ckpt, opts, data_cache, log)
         row.update(params=params, gflops=gflops)
+        if fmt == "torch":  # the checkpoint file also holds optimiser state: report the weights too
+            row["weights_mb"] = sum(v.numel() * v.element_size() for v in model.state_dict().values()) / 1e6
         rows.append(row)
     ref = next((r for r in rows if r["format"] == "torch" and r["status"] == "ok"), None)
     for r in rows:

@@ -35,6 +35,7 @@ def bench(
     out: Annotated[Optional[Path], typer.Option("--out", help="Folder for bench.json, bench.csv, bench.md and bench.png.")] = None,
     artifacts: Annotated[Optional[Path], typer.Option("--artifacts", help="Where exported artifacts go / are reused from.")] = None,
     pipeline: Annotated[Optional[Path], typer.Option("--pipeline", help="Time the whole per-frame path on this video instead.")] = None,
+    calib_n: Annotated[int, typer.Option("--calib-n", help="Calibration images for INT8 formats.")] = 512,
     json_out: Annotated[bool, typer.Option("--json")] = False,
     csv_out: Annotated[Optional[Path], typer.Option("--csv", help="Also write the table as CSV here.")] = None,
 ) -> None:
@@ -60,7 +61,8 @@ def bench(
 
     opts = BenchOptions(formats=[f.strip() for f in formats.split(",") if f.strip()], batches=_ints(batch, "--batch"),
                         data=str(data) if data else None, data_format=format, split=split, limit=limit, device=device,
-                        threads=threads, min_time_s=min_time, out_dir=str(artifacts) if artifacts else None)
+                        threads=threads, min_time_s=min_time, out_dir=str(artifacts) if artifacts else None,
+                        calib_n=calib_n)
     res = run_bench([str(m) for m in models], opts, log=lambda s: err_console.print(s, highlight=False))
     if out:
         out.mkdir(parents=True, exist_ok=True)

@@ -1,10 +1,50 @@
-"""`eemkit demo`."""
+"""`eemkit demo`: real-time expressions from a camera, a stream or a video file."""
 
 from __future__ import annotations
 
-from eemkit.cli.common import not_implemented
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from eemkit.cli.common import console, err_console, print_json, user_errors
 
 
-def demo() -> None:
-    """Not implemented yet."""
-    not_implemented("demo")
+def render_pipeline(res: dict) -> None:
+    from rich.table import Table
+
+    t = Table(title=f"per-frame pipeline on {res.get('video', '')}", title_justify="left")
+    for c in ("model", "frames", "faces", "frames/s", "detect ms", "preprocess ms", "infer ms", "postprocess ms"):
+        t.add_column(c)
+    for r in res["rows"]:
+        s = r["stage_ms"]
+        t.add_row(Path(r["model"]).name, str(r["frames"]), str(r["faces"]), f"{r['fps']:.1f}", f"{s['detect']:.2f}",
+                  f"{s['preprocess']:.2f}", f"{s['infer']:.2f}", f"{s['postprocess']:.2f}")
+    console.print(t)
+
+
+@user_errors
+def demo(
+    source: Annotated[str, typer.Option("--source", "-s", help="Camera index, /dev/videoN, csi://N (Jetson), rtsp://... or a video file.")] = "0",
+    model: Annotated[Optional[Path], typer.Option("--model", "-m", help="Checkpoint, ONNX or engine (default: the shipped INT8 student).")] = None,
+    headless: Annotated[bool, typer.Option("--headless", help="No window (servers, CI); use with --output.")] = False,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the annotated video (.mp4).")] = None,
+    records: Annotated[Optional[Path], typer.Option("--records", help="Write per-frame face records as JSON lines.")] = None,
+    max_frames: Annotated[Optional[int], typer.Option("--max-frames", min=1)] = None,
+    detect_every: Annotated[int, typer.Option("--detect-every", min=1, help="Run the face detector every N frames (tracking in between).")] = 1,
+    smoothing: Annotated[float, typer.Option("--smoothing", min=0.0, max=0.99, help="Temporal smoothing of probabilities.")] = 0.6,
+    threads: Annotated[Optional[int], typer.Option("--threads", min=1)] = None,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Show every face with a box coloured by its coarse expression, the fine label and confidence, frames/s
+    and per-stage milliseconds. `q` or Esc quits."""
+    from eemkit.demo.app import run_demo
+
+    res = run_demo(model, source, headless, output, records, max_frames, threads, detect_every, smoothing,
+                   log=lambda s: err_console.print(s, highlight=False))
+    if json_out:
+        print_json(res)
+    else:
+        s = res["stage_ms"]
+        console.print(f"{res['frames']} frames, {res['faces']} faces, {res['fps']:.1f} frames/s; per stage: "
+                      + ", ".join(f"{k} {v:.2f} ms" for k, v in s.items()))

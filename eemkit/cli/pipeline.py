@@ -1,10 +1,49 @@
-"""`eemkit pipeline`."""
+"""`eemkit pipeline`: the whole toolchain on a dataset in one command (the README's main job)."""
 
 from __future__ import annotations
 
-from eemkit.cli.common import not_implemented
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from eemkit.cli.common import console, err_console, print_json, user_errors
+from eemkit.errors import EXIT_PARITY
 
 
-def pipeline() -> None:
-    """Not implemented yet."""
-    not_implemented("pipeline")
+@user_errors
+def pipeline(
+    data: Annotated[Path, typer.Argument(help="Dataset root (FER+: ../shared/data/ferplus).")],
+    out: Annotated[Path, typer.Option("--out", help="Run folder.")] = Path("runs/pipeline"),
+    format: Annotated[str, typer.Option("--format")] = "ferplus",
+    backbone: Annotated[str, typer.Option("--backbone", help="Student backbone.")] = "shufflenet_v2_x1_0",
+    teacher: Annotated[Optional[Path], typer.Option("--teacher", help="Distil from this teacher checkpoint.")] = None,
+    epochs: Annotated[int, typer.Option("--epochs", min=1)] = 3,
+    steps: Annotated[int, typer.Option("--steps", min=1, help="Training steps (batches of 32) per epoch.")] = 250,
+    input_size: Annotated[int, typer.Option("--input-size", min=16)] = 64,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Train a small student for a few minutes, export FP32 + INT8 ONNX, check both against PyTorch on the
+    test split, and print the bench table. Exits 3 if a parity tolerance is broken."""
+    from eemkit.cli.bench import render_bench
+    from eemkit.cli.check import render_check
+    from eemkit.cli.train import RichReporter
+    from eemkit.pipeline import run_pipeline
+
+    reporter = RichReporter()
+    try:
+        res = run_pipeline(data, out, format, backbone, str(teacher) if teacher else None, epochs, steps, input_size,
+                           reporter=reporter, log=lambda s: err_console.print(s, highlight=False))
+    finally:
+        reporter.close()
+    (out / "pipeline.json").write_text(json.dumps(res, indent=2, default=str))
+    if json_out:
+        print_json(res)
+    else:
+        for c in res["checks"]:
+            render_check(c)
+        render_bench(res["bench"])
+        console.print(f"results: {out / 'pipeline.json'}")
+    if not all(c["passed"] for c in res["checks"]):
+        raise typer.Exit(EXIT_PARITY)

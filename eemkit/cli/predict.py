@@ -1,10 +1,51 @@
-"""`eemkit predict`."""
+"""`eemkit predict`: expressions of every face in images, folders and videos."""
 
 from __future__ import annotations
 
-from eemkit.cli.common import not_implemented
+import csv
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from eemkit.cli.common import console, err_console, print_json, user_errors
 
 
-def predict() -> None:
-    """Not implemented yet."""
-    not_implemented("predict")
+@user_errors
+def predict(
+    inputs: Annotated[list[Path], typer.Argument(help="Images, folders or video files.")],
+    model: Annotated[Optional[Path], typer.Option("--model", "-m", help="Checkpoint, ONNX or engine (default: the shipped INT8 student).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the records as JSON on stdout.")] = False,
+    csv_out: Annotated[Optional[Path], typer.Option("--csv", help="Write one CSV row per face.")] = None,
+    annotate: Annotated[Optional[Path], typer.Option("--annotate", help="Write annotated images/videos to this folder.")] = None,
+    margin: Annotated[float, typer.Option("--margin", min=0.0, max=1.0, help="Margin around the face box (fraction of its side).")] = 0.15,
+    threads: Annotated[Optional[int], typer.Option("--threads", min=1)] = None,
+) -> None:
+    """Detect every face, classify its fine and coarse expression, and write records (file, frame, box,
+    labels, probabilities). Images without a face are reported, not an error."""
+    from eemkit.demo.app import predict as run_predict
+
+    res = run_predict(model, inputs, annotate, threads, margin, log=lambda s: err_console.print(s, highlight=False))
+    if csv_out:
+        with open(csv_out, "w", newline="") as fh:
+            w = csv.writer(fh)
+            fine = list(res["records"][0]["fine_probs"]) if res["records"] else []
+            coarse = list(res["records"][0]["coarse_probs"]) if res["records"] else []
+            w.writerow(["file", "frame", "x", "y", "w", "h", "track", "fine_label", "fine_conf", "coarse_label",
+                        *[f"p_{c}" for c in fine], *[f"p_{c}" for c in coarse]])
+            for r in res["records"]:
+                w.writerow([r["file"], r["frame"], *r["box"], r["track"], r["fine_label"], f"{r['fine_conf']:.4f}", r["coarse_label"],
+                            *[f"{r['fine_probs'][c]:.4f}" for c in fine], *[f"{r['coarse_probs'][c]:.4f}" for c in coarse]])
+    if json_out:
+        print_json(res)
+        return
+    from rich.table import Table
+
+    t = Table(title=f"{len(res['records'])} faces ({res['model']})", title_justify="left")
+    for c in ("file", "frame", "box", "fine", "conf", "coarse"):
+        t.add_column(c)
+    for r in res["records"][:200]:
+        t.add_row(Path(r["file"]).name, str(r["frame"]), ",".join(map(str, r["box"])), r["fine_label"], f"{100 * r['fine_conf']:.0f}%", r["coarse_label"])
+    console.print(t)
+    for f in res["no_face"]:
+        console.print(f"no face found in {f}")

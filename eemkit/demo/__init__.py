@@ -1,1 +1,1 @@
-"""eemkit.demo"""
+"""The real-time demo, predict and face detection."""

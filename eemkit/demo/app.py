@@ -1,0 +1,176 @@
+"""predict (images, folders, videos -> records) and the real-time demo loop."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from eemkit.demo.detect import create_detector
+from eemkit.demo.pipeline import FramePipeline, draw
+from eemkit.errors import EemkitError, UsageError
+
+IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+VIDEO_EXTS = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "assets" / "default-student.int8.onnx"
+
+
+def resolve_model(model: str | Path | None) -> Path:
+    if model is not None:
+        return Path(model)
+    if not DEFAULT_MODEL.is_file():
+        raise UsageError("no default model is shipped in this install; pass --model (a checkpoint, ONNX or engine)")
+    return DEFAULT_MODEL
+
+
+def expand_inputs(inputs: list[str | Path]) -> list[Path]:
+    files: list[Path] = []
+    for i in inputs:
+        p = Path(i)
+        if p.is_dir():
+            files += sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_EXTS | VIDEO_EXTS)
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise UsageError(f"input {p} does not exist")
+    if not files:
+        raise UsageError(f"no images or videos found in {', '.join(map(str, inputs))}")
+    return files
+
+
+def _read_image(path: Path) -> np.ndarray:
+    import cv2
+
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if img is None:
+        raise UsageError(f"{path} is not a readable image")
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def predict(model: str | Path | None, inputs: list[str | Path], annotate_dir: str | Path | None = None,
+            threads: int | None = None, margin: float = 0.15, log: Callable[[str], None] = lambda s: None) -> dict:
+    """Detect every face in images / videos and classify it. Returns {"model", "records", "no_face"}:
+    one record per face and frame (file, frame, box, track, labels, both probability vectors)."""
+    import cv2
+
+    from eemkit.demo.capture import open_source
+    from eemkit.runtime import open_runner
+
+    files = expand_inputs(inputs)
+    out_dir = Path(annotate_dir) if annotate_dir else None
+    if out_dir:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    records, no_face = [], []
+    with open_runner(resolve_model(model), threads=threads) as runner:
+        detector = create_detector("haar")
+        for f in files:
+            if f.suffix.lower() in VIDEO_EXTS:
+                pipe = FramePipeline(runner, detector, margin=margin)
+                src = open_source(str(f), live=False)
+                writer, n_faces = None, 0
+                try:
+                    for k, frame in enumerate(src.frames()):
+                        res = pipe(frame)
+                        n_faces += len(res)
+                        records += [{"file": str(f), "frame": k, **r.to_dict()} for r in res]
+                        if out_dir:
+                            if writer is None:
+                                writer = _writer(out_dir / f"{f.stem}.annotated.mp4", frame.shape, src.fps)
+                            writer.write(cv2.cvtColor(draw(frame, res), cv2.COLOR_RGB2BGR))
+                finally:
+                    src.close()
+                    if writer is not None:
+                        writer.release()
+                if n_faces == 0:
+                    no_face.append(str(f))
+            else:
+                rgb = _read_image(f)
+                pipe = FramePipeline(runner, detector, margin=margin, smoothing=0.0)
+                res = pipe(rgb)
+                records += [{"file": str(f), "frame": 0, **r.to_dict()} for r in res]
+                if not res:
+                    no_face.append(str(f))
+                    log(f"no face found in {f}")
+                if out_dir:
+                    cv2.imwrite(str(out_dir / f"{f.stem}.annotated.png"), cv2.cvtColor(draw(rgb, res), cv2.COLOR_RGB2BGR))
+        model_name = str(runner.path)
+    return {"model": model_name, "records": records, "no_face": no_face}
+
+
+def _writer(path: Path, shape: tuple, fps: float):
+    import cv2
+
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (shape[1], shape[0]))
+    if not w.isOpened():
+        raise EemkitError(f"cannot write video {path} (mp4v codec unavailable?)")
+    return w
+
+
+def gui_available() -> bool:
+    import cv2
+
+    info = cv2.getBuildInformation()
+    gui = [ln for ln in info.splitlines() if ln.strip().startswith("GUI:")]
+    return bool(gui) and "NONE" not in gui[0].upper()
+
+
+def run_demo(model: str | Path | None, source: str, headless: bool = False, output: str | Path | None = None,
+             records_path: str | Path | None = None, max_frames: int | None = None, threads: int | None = None,
+             detect_every: int = 1, smoothing: float = 0.6, log: Callable[[str], None] = lambda s: None) -> dict:
+    """The real-time loop: capture -> detect -> preprocess -> infer -> smooth -> overlay -> show/write.
+
+    Returns {"frames", "fps", "stage_ms", "faces"}. `q` or Esc quits the window.
+    """
+    import cv2
+
+    from eemkit.demo.capture import open_source
+    from eemkit.runtime import open_runner
+
+    if not headless and not gui_available():
+        raise UsageError("this OpenCV has no GUI (opencv-python-headless): pass --headless --output out.mp4, "
+                         "or install a GUI build: pip uninstall -y opencv-python-headless && pip install 'eemkit[gui]'")
+    if output is not None and not Path(output).parent.is_dir():
+        raise UsageError(f"output folder {Path(output).parent} does not exist")
+    rec_fh = open(records_path, "w") if records_path else None
+    writer = None
+    n = faces = 0
+    with open_runner(resolve_model(model), threads=threads) as runner:
+        pipe = FramePipeline(runner, create_detector("haar"), smoothing=smoothing, detect_every=detect_every)
+        src = open_source(source, log=log)
+        t_start = time.perf_counter()
+        fps = 0.0
+        try:
+            for frame in src.frames():
+                t0 = time.perf_counter()
+                res = pipe(frame)
+                faces += len(res)
+                shown = draw(frame, res, fps, {k: v[-1] for k, v in pipe.timings.items() if v})
+                if rec_fh:
+                    rec_fh.write(json.dumps({"frame": n, "faces": [r.to_dict() for r in res]}) + "\n")
+                if output is not None:
+                    if writer is None:
+                        writer = _writer(Path(output), frame.shape, src.fps)
+                    writer.write(cv2.cvtColor(shown, cv2.COLOR_RGB2BGR))
+                if not headless:
+                    cv2.imshow("eemkit", cv2.cvtColor(shown, cv2.COLOR_RGB2BGR))
+                    if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
+                        break
+                n += 1
+                dt = time.perf_counter() - t0
+                fps = 0.9 * fps + 0.1 / max(dt, 1e-6) if fps else 1 / max(dt, 1e-6)
+                if max_frames and n >= max_frames:
+                    break
+        finally:
+            src.close()
+            if writer is not None:
+                writer.release()
+            if rec_fh:
+                rec_fh.close()
+            if not headless:
+                cv2.destroyAllWindows()
+        wall = time.perf_counter() - t_start
+    return {"frames": n, "faces": faces, "fps": n / max(wall, 1e-9), "stage_ms": pipe.stage_ms(),
+            "output": str(output) if output else None}

@@ -1,0 +1,102 @@
+"""Face detection behind one small interface, with weights that ship inside a PyPI wheel.
+
+`HaarDetector` uses OpenCV's frontal-face Haar cascade (shipped in opencv-python(-headless) 4.x as
+cv2.data) on a downscaled grey frame, and optionally its eye cascade to estimate the eye line for
+alignment. Another detector plugs in by implementing `FaceDetector.detect`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from eemkit.errors import EemkitError
+
+
+@dataclass
+class Face:
+    """A detected face: box (x, y, w, h) in frame pixels, eye-line angle in degrees (0 if unknown)."""
+
+    box: tuple[int, int, int, int]
+    angle: float = 0.0
+    score: float = 1.0
+
+
+class FaceDetector(Protocol):
+    def detect(self, rgb: np.ndarray) -> list[Face]: ...
+
+
+class HaarDetector:
+    """OpenCV Haar cascade. detect_width: frames are downscaled to this width before detection."""
+
+    name = "opencv-haar"
+
+    def __init__(self, detect_width: int = 320, scale_factor: float = 1.15, min_neighbors: int = 5,
+                 min_face: int = 24, align: bool = True) -> None:
+        import cv2
+
+        if not hasattr(cv2, "CascadeClassifier") or not hasattr(cv2, "data"):
+            raise EemkitError("this OpenCV build has no Haar cascades (OpenCV 5 removed them); install opencv-python-headless<5")
+        self.cv2 = cv2
+        self.face = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+        self.eyes = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_eye.xml") if align else None
+        if self.face.empty():
+            raise EemkitError("OpenCV's frontal-face cascade could not be loaded from cv2.data")
+        self.detect_width, self.scale_factor, self.min_neighbors, self.min_face = detect_width, scale_factor, min_neighbors, min_face
+
+    def detect(self, rgb: np.ndarray) -> list[Face]:
+        cv2 = self.cv2
+        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if rgb.ndim == 3 else rgb
+        h, w = grey.shape
+        s = min(1.0, self.detect_width / w)
+        small = cv2.resize(grey, (int(w * s), int(h * s)), interpolation=cv2.INTER_AREA) if s < 1 else grey
+        small = cv2.equalizeHist(small)
+        boxes = self.face.detectMultiScale(small, self.scale_factor, self.min_neighbors, minSize=(self.min_face, self.min_face))
+        faces = []
+        for (x, y, bw, bh) in boxes:
+            box = (int(x / s), int(y / s), int(bw / s), int(bh / s))
+            faces.append(Face(box, self._eye_angle(grey, box) if self.eyes is not None else 0.0))
+        return faces
+
+    def _eye_angle(self, grey: np.ndarray, box: tuple[int, int, int, int]) -> float:
+        x, y, w, h = box
+        roi = grey[y:y + h // 2, x:x + w]
+        if roi.size == 0:
+            return 0.0
+        eyes = self.eyes.detectMultiScale(roi, 1.1, 6, minSize=(max(w // 8, 8), max(w // 8, 8)))
+        if len(eyes) != 2:
+            return 0.0
+        (ax, ay, aw, ah), (bx, by, bw, bh) = sorted(eyes.tolist(), key=lambda e: e[0])
+        dx = (bx + bw / 2) - (ax + aw / 2)
+        dy = (by + bh / 2) - (ay + ah / 2)
+        ang = math.degrees(math.atan2(dy, dx))
+        return ang if abs(ang) < 30 else 0.0
+
+
+def crop_face(rgb: np.ndarray, face: Face, margin: float = 0.15) -> np.ndarray:
+    """The face square with `margin` (fraction of the box side) on each side, rotated so the eye line
+    is level; pixels outside the frame are replicated from the border."""
+    import cv2
+
+    x, y, w, h = face.box
+    side = max(w, h) * (1 + 2 * margin)
+    cx, cy = x + w / 2, y + h / 2
+    m = cv2.getRotationMatrix2D((cx, cy), face.angle, 1.0)
+    out = int(round(side))
+    m[0, 2] += out / 2 - cx
+    m[1, 2] += out / 2 - cy
+    return cv2.warpAffine(rgb, m, (out, out), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+DETECTORS = {"haar": HaarDetector}
+
+
+def create_detector(name: str = "haar", **kw) -> FaceDetector:
+    if name not in DETECTORS:
+        from eemkit.errors import UsageError
+
+        raise UsageError(f"unknown face detector {name!r}; available: {', '.join(DETECTORS)}")
+    return DETECTORS[name](**kw)
