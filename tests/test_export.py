@@ -174,3 +174,11 @@ def test_tensorrt_engines_match_pytorch(tiny_student, ferplus_slice, tmp_path):
         r = runner.invoke(app, ["check", str(tmp_path / "e" / eng), "-c", str(tiny_student), "--data", str(ferplus_slice), "--json"])
         assert r.exit_code in (0, 3), r.output
         assert json.loads(r.stdout)["runtime"] == "tensorrt"
+
+
+def test_engine_from_onnx_needs_engine_format_and_tensorrt(tiny_student, tmp_path):
+    runner.invoke(app, ["export", str(tiny_student), "--out", str(tmp_path / "a")])
+    onnx_path = str(tmp_path / "a" / "model.onnx")
+    _err(runner.invoke(app, ["export", onnx_path, "--out", str(tmp_path / "b")]), 2, "only for --format engine")
+    if _trt_available() is not None:
+        _err(runner.invoke(app, ["export", onnx_path, "--out", str(tmp_path / "b"), "--format", "engine"]), 1, "TensorRT")

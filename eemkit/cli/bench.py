@@ -35,6 +35,7 @@ def bench(
     out: Annotated[Optional[Path], typer.Option("--out", help="Folder for bench.json, bench.csv, bench.md and bench.png.")] = None,
     artifacts: Annotated[Optional[Path], typer.Option("--artifacts", help="Where exported artifacts go / are reused from.")] = None,
     pipeline: Annotated[Optional[Path], typer.Option("--pipeline", help="Time the whole per-frame path on this video instead.")] = None,
+    detect_every: Annotated[int, typer.Option("--detect-every", min=1, help="--pipeline: run the face detector every N frames.")] = 1,
     calib_n: Annotated[int, typer.Option("--calib-n", help="Calibration images for INT8 formats.")] = 512,
     json_out: Annotated[bool, typer.Option("--json")] = False,
     csv_out: Annotated[Optional[Path], typer.Option("--csv", help="Also write the table as CSV here.")] = None,
@@ -44,7 +45,7 @@ def bench(
     if pipeline is not None:
         from eemkit.demo.pipeline import bench_pipeline
 
-        res = bench_pipeline(models, pipeline, threads=threads, log=lambda s: err_console.print(s, highlight=False))
+        res = bench_pipeline(models, pipeline, threads=threads, detect_every=detect_every, log=lambda s: err_console.print(s, highlight=False))
         if out:
             out.mkdir(parents=True, exist_ok=True)
             (out / "pipeline.json").write_text(json.dumps(res, indent=2))

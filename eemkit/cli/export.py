@@ -12,7 +12,7 @@ from eemkit.cli.common import console, err_console, print_json, user_errors
 
 @user_errors
 def export(
-    checkpoint: Annotated[Path, typer.Argument(help="An eemkit checkpoint (.pt).")],
+    checkpoint: Annotated[Path, typer.Argument(help="An eemkit checkpoint (.pt), or an exported ONNX with --format engine (build on the device).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (created if its parent exists).")] = Path("artifacts"),
     format: Annotated[str, typer.Option("--format", help="onnx | engine (TensorRT plan; needs TensorRT and a GPU)")] = "onnx",
     fp16: Annotated[bool, typer.Option("--fp16", help="Also write an FP16 model (float32 inputs/outputs).")] = False,
@@ -32,7 +32,8 @@ def export(
     workspace_mb: Annotated[int, typer.Option("--workspace-mb", min=64)] = 1024,
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Export a trained model: ONNX with embedded metadata, optional FP16 and INT8, or TensorRT engines."""
+    """Export a trained model: ONNX with embedded metadata, optional FP16 and INT8, or TensorRT engines
+    (from the checkpoint, or on the device from an exported ONNX: `eemkit export model.int8-trt.onnx --format engine`)."""
     from eemkit.export.api import ExportOptions, export_checkpoint
 
     opts = ExportOptions(fp16=fp16, int8=int8, format=format, calib_data=str(calib_data) if calib_data else None,
@@ -40,7 +41,16 @@ def export(
                          calib_n=calib_n, calib_seed=calib_seed, calib_method=calib_method, int8_target=int8_target,
                          keep_fp32=list(keep_fp32 or []), opset=opset, probs=probs, uint8_input=uint8_input,
                          max_batch=max_batch, workspace_mb=workspace_mb)
-    res = export_checkpoint(checkpoint, out, opts, log=lambda s: err_console.print(s, highlight=False))
+    log = lambda s: err_console.print(s, highlight=False)  # noqa: E731
+    if checkpoint.suffix == ".onnx":
+        from eemkit.errors import UsageError
+        from eemkit.export.api import engine_from_onnx
+
+        if format != "engine":
+            raise UsageError("an ONNX input is only for --format engine (building the TensorRT plan on the device)")
+        res = engine_from_onnx(checkpoint, out, opts, log=log)
+    else:
+        res = export_checkpoint(checkpoint, out, opts, log=log)
     if json_out:
         print_json(res)
         return

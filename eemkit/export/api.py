@@ -107,6 +107,34 @@ def export_checkpoint(ckpt_path: str | Path, out_dir: str | Path, opts: ExportOp
     return result
 
 
+def engine_from_onnx(onnx_path: str | Path, out_dir: str | Path, opts: ExportOptions,
+                     log: Callable[[str], None] = lambda s: None) -> dict:
+    """Build a TensorRT plan on this device from an exported eemkit ONNX (FP32, FP16 or Q/DQ INT8):
+    the step to run ON a Jetson, where the checkpoint need not be. Precision follows the ONNX."""
+    from eemkit.export.tensorrt import build_engine, require_tensorrt
+
+    trt = require_tensorrt()
+    meta = read_onnx_metadata(onnx_path)
+    if meta is None:
+        raise UsageError(f"{onnx_path} has no eemkit metadata; export it with `eemkit export` first")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    precision = meta.get("precision", "fp32")
+    qdq = precision == "int8"
+    if qdq and (meta.get("quantization") or {}).get("target") != "trt":
+        log("warning: this Q/DQ model was made for the CPU (U8 activations); TensorRT wants --int8-target trt")
+    spec = PreprocessSpec.from_dict(meta["preprocess"])
+    shape = ((spec.input_size, spec.input_size, spec.channels) if meta.get("input") == "uint8_nhwc"
+             else (3, spec.input_size, spec.input_size))
+    eng = build_engine(onnx_path, out / f"model.{precision}.engine", precision, shape, opts.max_batch,
+                       workspace_mb=opts.workspace_mb, timing_cache=out / "timing.cache", qdq=qdq, log=log)
+    write_sidecar(eng, dict(meta, source_onnx=str(onnx_path), tensorrt=str(trt.__version__)))
+    log(f"wrote {eng}")
+    res = {"onnx": str(onnx_path), "out_dir": str(out), "artifacts": {f"engine-{precision}": _entry(eng, precision)}}
+    (out / "export.json").write_text(json.dumps(res, indent=2))
+    return res
+
+
 def _entry(path: Path, precision: str) -> dict:
     return {"path": str(path), "precision": precision, "size_mb": path.stat().st_size / 1e6}
 
