@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduce the FER+ results in benchmarks/ferplus/: teacher, then the ResNet-18 student with and without
-# distillation, two seeds each. Every step resumes if its run folder already holds last.pt.
+# distillation (two seeds), and the ShuffleNet v2 student with and without distillation. Every step resumes if its run folder already holds last.pt.
 # Usage: bash benchmarks/reproduce_ferplus.sh [DATA]   (default ../shared/data/ferplus)
 set -euo pipefail
 DATA=${1:-${EEMKIT_DATA:-../shared/data/ferplus}}
@@ -12,7 +12,10 @@ run() {  # run OUT ARGS...: train, resuming when OUT/last.pt exists; skip when f
   "$EEMKIT" train "$@" --data "$DATA" --out "$out" "${resume[@]}"
 }
 run runs/ferplus-teacher teacher --preset ferplus-teacher
-for seed in 0 1; do
-  run runs/ferplus-student-r18-s$seed student --preset ferplus-student-r18 --seed $seed
-  run runs/ferplus-student-r18-nodistill-s$seed student --preset ferplus-student-r18-nodistill --seed $seed
-done
+# order = priority on a 2-core CPU: the ResNet-18 pair (Table IV), the ShuffleNet pair (Table VI), then seed 1
+run runs/ferplus-student-r18-s0 student --preset ferplus-student-r18 --seed 0
+run runs/ferplus-student-r18-nodistill-s0 student --preset ferplus-student-r18-nodistill --seed 0
+run runs/ferplus-student-shufflenet-s0 student --preset ferplus-student-shufflenet --seed 0
+run runs/ferplus-student-shufflenet-nodistill-s0 student --preset ferplus-student-shufflenet-nodistill --seed 0
+run runs/ferplus-student-r18-s1 student --preset ferplus-student-r18 --seed 1
+run runs/ferplus-student-r18-nodistill-s1 student --preset ferplus-student-r18-nodistill --seed 1
