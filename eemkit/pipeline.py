@@ -23,8 +23,10 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/pipeline", fmt: str =
     from eemkit.train.loop import summarize, train
 
     out = Path(out)
-    if not out.parent.is_dir():
-        raise UsageError(f"output folder {out.parent} does not exist")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"cannot create the run folder {out}: {err.strerror}") from None
     run = out / "student"
     cfg = resolve_config(None, [{
         "stage": "student", "out": str(run), "teacher": teacher,
