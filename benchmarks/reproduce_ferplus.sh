@@ -1,21 +1,39 @@
 #!/usr/bin/env bash
-# Reproduce the FER+ results in benchmarks/ferplus/: teacher, then the ResNet-18 student with and without
-# distillation (two seeds), and the ShuffleNet v2 student with and without distillation. Every step resumes if its run folder already holds last.pt.
-# Usage: bash benchmarks/reproduce_ferplus.sh [DATA]   (default ../shared/data/ferplus)
+# Reproduce the FER+ results in benchmarks/results/ferplus/: the KTN teacher, the ResNet-18 and ShuffleNet v2
+# students with and without distillation (two seeds where time allows), and a short-schedule KTN ablation
+# (C-F labels or not x CE / Reg / AdaReg). Every run resumes if its folder already holds last.pt, and a
+# finished run is skipped.
+#
+# Usage: bash benchmarks/reproduce_ferplus.sh [DATA] [LANE]
+#   LANE=all (default) runs everything in order. On a 2-core CPU we ran the teacher alone (2 threads), then
+#   two lanes side by side with one thread each, which gave more images/s in total than one 2-thread run:
+#     THREADS=1 bash benchmarks/reproduce_ferplus.sh DATA distill & THREADS=1 bash benchmarks/reproduce_ferplus.sh DATA plain
 set -euo pipefail
 DATA=${1:-${EEMKIT_DATA:-../shared/data/ferplus}}
+LANE=${2:-all}
 EEMKIT=${EEMKIT:-.venv/bin/eemkit}
-run() {  # run OUT ARGS...: train, resuming when OUT/last.pt exists; skip when finished
+THREADS=${THREADS:-0}
+run() {  # run OUT ARGS...: train, resuming when OUT/last.pt exists
   local out=$1; shift
   local resume=()
   [ -f "$out/last.pt" ] && resume=(--resume)
-  "$EEMKIT" train "$@" --data "$DATA" --out "$out" "${resume[@]}"
+  "$EEMKIT" train "$@" --data "$DATA" --out "$out" --threads "$THREADS" "${resume[@]}"
 }
-run runs/ferplus-teacher teacher --preset ferplus-teacher
-# order = priority on a 2-core CPU: the ResNet-18 pair (Table IV), the ShuffleNet pair (Table VI), then seed 1
-run runs/ferplus-student-r18-s0 student --preset ferplus-student-r18 --seed 0
-run runs/ferplus-student-r18-nodistill-s0 student --preset ferplus-student-r18-nodistill --seed 0
-run runs/ferplus-student-shufflenet-s0 student --preset ferplus-student-shufflenet --seed 0
-run runs/ferplus-student-shufflenet-nodistill-s0 student --preset ferplus-student-shufflenet-nodistill --seed 0
-run runs/ferplus-student-r18-s1 student --preset ferplus-student-r18 --seed 1
-run runs/ferplus-student-r18-nodistill-s1 student --preset ferplus-student-r18-nodistill --seed 1
+if [ "$LANE" = all ] || [ "$LANE" = teacher ]; then
+  run runs/ferplus-teacher teacher --preset ferplus-teacher
+fi
+if [ "$LANE" = all ] || [ "$LANE" = distill ]; then
+  run runs/ferplus-student-r18-s0 student --preset ferplus-student-r18 --seed 0
+  run runs/ferplus-student-shufflenet-s0 student --preset ferplus-student-shufflenet --seed 0
+  run runs/ferplus-student-r18-s1 student --preset ferplus-student-r18 --seed 1
+fi
+if [ "$LANE" = all ] || [ "$LANE" = plain ]; then
+  run runs/ferplus-student-r18-nodistill-s0 student --preset ferplus-student-r18-nodistill --seed 0
+  run runs/ferplus-student-shufflenet-nodistill-s0 student --preset ferplus-student-shufflenet-nodistill --seed 0
+  # KTN ablation (Table III spirit), same short schedule for every row: 1 epoch of 400 steps
+  for loss in ce reg adareg; do
+    run runs/ablation/cf-$loss teacher --preset ferplus-teacher --loss $loss --epochs 1 --max-steps 400
+    run runs/ablation/nocf-$loss teacher --preset ferplus-teacher --loss $loss --epochs 1 --max-steps 400 --no-coarse
+  done
+  run runs/ferplus-student-r18-nodistill-s1 student --preset ferplus-student-r18-nodistill --seed 1
+fi

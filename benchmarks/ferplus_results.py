@@ -1,0 +1,95 @@
+"""Score every finished FER+ run on the test split and write the results table.
+
+For each run folder under runs/ (teacher, students) with a best.pt: test accuracy, average (mean per-class),
+coarse accuracy, per-class accuracy, confusion matrix PNG, epochs, training wall time and images/s (from
+metrics.csv), the command that reproduces it, and the machine. The distillation gain is reported per seed
+and as mean +- spread over the seeds that finished.
+
+Usage: .venv/bin/python benchmarks/ferplus_results.py [DATA]
+Writes benchmarks/results/ferplus/{results.json, results.md, confusion-*.png}.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+import sys
+from pathlib import Path
+
+from eemkit.bench.run import machine_info
+from eemkit.eval.evaluate import evaluate_checkpoint
+
+RUNS = [
+    ("KTN teacher, 2 x ResNet-18", "runs/ferplus-teacher", "eemkit train teacher --preset ferplus-teacher"),
+    ("STSN ResNet-18, distilled (seed 0)", "runs/ferplus-student-r18-s0", "eemkit train student --preset ferplus-student-r18 --seed 0 --out runs/ferplus-student-r18-s0"),
+    ("STSN ResNet-18, no distillation (seed 0)", "runs/ferplus-student-r18-nodistill-s0", "eemkit train student --preset ferplus-student-r18-nodistill --seed 0 --out runs/ferplus-student-r18-nodistill-s0"),
+    ("STSN ResNet-18, distilled (seed 1)", "runs/ferplus-student-r18-s1", "eemkit train student --preset ferplus-student-r18 --seed 1 --out runs/ferplus-student-r18-s1"),
+    ("STSN ResNet-18, no distillation (seed 1)", "runs/ferplus-student-r18-nodistill-s1", "eemkit train student --preset ferplus-student-r18-nodistill --seed 1 --out runs/ferplus-student-r18-nodistill-s1"),
+    ("STSN ShuffleNet v2 x1.0, distilled (seed 0)", "runs/ferplus-student-shufflenet-s0", "eemkit train student --preset ferplus-student-shufflenet --seed 0 --out runs/ferplus-student-shufflenet-s0"),
+    ("STSN ShuffleNet v2 x1.0, no distillation (seed 0)", "runs/ferplus-student-shufflenet-nodistill-s0", "eemkit train student --preset ferplus-student-shufflenet-nodistill --seed 0 --out runs/ferplus-student-shufflenet-nodistill-s0"),
+]
+
+
+def main() -> None:
+    data = sys.argv[1] if len(sys.argv) > 1 else "../shared/data/ferplus"
+    out = Path("benchmarks/results/ferplus")
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for name, run, cmd in RUNS:
+        run = Path(run)
+        if not (run / "best.pt").is_file():
+            continue
+        hist = list(csv.DictReader(open(run / "metrics.csv")))
+        import yaml
+
+        cfg = yaml.safe_load(open(run / "config.yaml"))
+        m = evaluate_checkpoint(run / "best.pt", data, "ferplus", "test", out_dir=run / "eval-test")
+        png = out / f"confusion-{run.name}.png"
+        png.write_bytes((run / "eval-test" / "confusion.png").read_bytes())
+        best_epoch = max(hist, key=lambda r: float(r["val_accuracy"]))["epoch"]
+        rows.append({
+            "name": name, "run": str(run), "command": cmd, "backbone": cfg["model"]["backbone"], "stage": cfg["stage"],
+            "distill": cfg["loss"]["distill"] if cfg["stage"] == "student" else None, "seed": cfg["optim"]["seed"],
+            "input_px": cfg["data"]["input_size"], "epochs_done": len(hist), "epochs_planned": cfg["optim"]["epochs"],
+            "best_epoch": int(best_epoch), "train_wall_min": sum(float(r["train_time_s"]) for r in hist) / 60,
+            "epoch_min_mean": statistics.mean(float(r["train_time_s"]) for r in hist) / 60,
+            "images_per_s_mean": statistics.mean(float(r["images_per_s"]) for r in hist),
+            "test_accuracy": m["accuracy"], "test_average": m["average"], "test_coarse_accuracy": m["coarse_accuracy"],
+            "val_accuracy_best": max(float(r["val_accuracy"]) for r in hist), "per_class": m["per_class"],
+            "reg_grad_share": [float(r["reg_grad_share"]) for r in hist if r.get("reg_grad_share")],
+            "confusion_png": str(png),
+        })
+    gains = {}
+    for bb in ("resnet18", "shufflenet_v2_x1_0"):
+        per_seed = []
+        for seed in (0, 1):
+            d = [r for r in rows if r["backbone"] == bb and r["seed"] == seed and r["distill"] is True]
+            n = [r for r in rows if r["backbone"] == bb and r["seed"] == seed and r["distill"] is False]
+            if d and n:
+                per_seed.append({"seed": seed, "gain_accuracy": d[0]["test_accuracy"] - n[0]["test_accuracy"],
+                                 "gain_average": d[0]["test_average"] - n[0]["test_average"]})
+        if per_seed:
+            g = [p["gain_accuracy"] for p in per_seed]
+            gains[bb] = {"per_seed": per_seed, "mean_gain_accuracy": statistics.mean(g),
+                         "spread": (max(g) - min(g)) if len(g) > 1 else None, "seeds": len(g)}
+    res = {"machine": machine_info(None, "cpu"), "data": data, "protocol": "FER+ majority, model selected on valid, scored on test",
+           "rows": rows, "distillation_gain": gains}
+    (out / "results.json").write_text(json.dumps(res, indent=2))
+    lines = ["| run | px | epochs | best epoch | train wall (min) | img/s | test acc | test avg | coarse acc | command |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        lines.append(f"| {r['name']} | {r['input_px']} | {r['epochs_done']}/{r['epochs_planned']} | {r['best_epoch']} | "
+                     f"{r['train_wall_min']:.1f} | {r['images_per_s_mean']:.0f} | {r['test_accuracy']:.2f} | {r['test_average']:.2f} | "
+                     f"{r['test_coarse_accuracy']:.2f} | `{r['command']}` |")
+    lines.append("")
+    for bb, g in gains.items():
+        per = ", ".join(f"seed {p['seed']}: {p['gain_accuracy']:+.2f} acc / {p['gain_average']:+.2f} avg" for p in g["per_seed"])
+        spread = f", spread {g['spread']:.2f}" if g["spread"] is not None else " (one seed only)"
+        lines.append(f"- distillation gain, {bb}: {per}; mean {g['mean_gain_accuracy']:+.2f}{spread}")
+    (out / "results.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
