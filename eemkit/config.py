@@ -61,6 +61,7 @@ class OptimConfig:
     max_steps_per_epoch: int | None = None  # cap steps per epoch (quick runs, tests)
     eval_batch: int = 256
     probe_every: int = 50  # measure the regulariser's share of the gradient every N steps (0: never)
+    device: str = "auto"  # auto (CUDA when available) | cpu | cuda; torchrun picks one GPU per rank
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ class TrainConfig:
 
 
 # keys that may change between a run and its --resume without breaking exactness
-RESUME_MUTABLE = {"out", "optim.epochs", "optim.threads", "data.path", "data.skip_bad", "teacher", "optim.eval_batch"}
+RESUME_MUTABLE = {"out", "optim.epochs", "optim.threads", "data.path", "data.skip_bad", "teacher", "optim.eval_batch", "optim.device"}
 
 _SECTIONS = {"data": DataConfig, "model": ModelConfig, "loss": LossConfig, "optim": OptimConfig}
 

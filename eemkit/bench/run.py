@@ -96,7 +96,7 @@ def bench(sources: list[str], opts: BenchOptions, log: Callable[[str], None] = l
         if p.suffix in (".pt", ".pth", ".ckpt"):
             rows += _bench_checkpoint(p, opts, data_cache, log)
         else:
-            rows.append(_bench_one(p.name, str(p), p, None, opts, data_cache, log))
+            rows.append(_bench_one(p.name, _artifact_format(p), p, None, opts, data_cache, log))
     return {"machine": machine_info(opts.threads, opts.device), "options": vars(opts), "rows": rows}
 
 
@@ -164,6 +164,16 @@ def _engine_for(ckpt: Path, out_dir: Path, fmt: str, arts: dict, opts: BenchOpti
     except EemkitError as err:
         return str(err)
     return Path(res["artifacts"][fmt]["path"])
+
+
+def _artifact_format(p: Path) -> str:
+    """The bench format name of an artifact file, from its metadata (e.g. onnx-int8, engine-fp16)."""
+    from eemkit.export.metadata import read_onnx_metadata, read_sidecar
+
+    if p.suffix == ".onnx":
+        precision = (read_onnx_metadata(p) or {}).get("precision", "fp32")
+        return "onnx" if precision == "fp32" else f"onnx-{precision}"
+    return f"engine-{(read_sidecar(p) or {}).get('precision', 'fp32')}"
 
 
 def _failed_row(name: str, fmt: str, reason: str, params=None, gflops=None) -> dict:

@@ -20,14 +20,15 @@ def torch_logits(model: torch.nn.Module, images: np.ndarray, spec: PreprocessSpe
                  channels_last: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Fine and coarse logits (N, n_fine), (N, 4) of `model` on prepared uint8 images (N, R, R, C)."""
     model.eval()
+    device = next(model.parameters()).device
     fine, coarse = [], []
     for i in range(0, len(images), batch):
-        x = to_model_input(torch.from_numpy(images[i:i + batch]), spec)
+        x = to_model_input(torch.from_numpy(images[i:i + batch]), spec).to(device)
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         out = model(x)
-        fine.append(out["fine_logits"].float().numpy())
-        coarse.append(out["coarse_logits"].float().numpy())
+        fine.append(out["fine_logits"].float().cpu().numpy())
+        coarse.append(out["coarse_logits"].float().cpu().numpy())
     return np.concatenate(fine), np.concatenate(coarse)
 
 

@@ -59,12 +59,18 @@ class DistContext:
             torch.distributed.destroy_process_group()
 
 
-def setup_distributed() -> DistContext:
+def setup_distributed(device: str = "auto") -> DistContext:
+    """One process: the requested device. Under torchrun: one rank per process, a GPU each when CUDA exists."""
+    if device not in ("auto", "cpu", "cuda"):
+        raise EemkitError(f"device must be auto, cpu or cuda, not {device!r}", code=2)
+    if device == "cuda" and not torch.cuda.is_available():
+        raise EemkitError("--device cuda asked for, but no CUDA GPU is visible", code=2)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
-        return DistContext(device=torch.device("cpu"))
+        use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
+        return DistContext(device=torch.device("cuda" if use_cuda else "cpu"))
     rank = int(os.environ["RANK"])
-    if torch.cuda.is_available():
+    if torch.cuda.is_available() and device != "cpu":
         local = int(os.environ.get("LOCAL_RANK", "0"))
         torch.cuda.set_device(local)
         device, backend = torch.device("cuda", local), "nccl"

@@ -123,7 +123,7 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
     checkpoint is kept), EemkitError(code 130) on Ctrl-C after saving a resumable checkpoint.
     """
     reporter = reporter or _NullReporter()
-    ctx = setup_distributed()
+    ctx = setup_distributed(cfg.optim.device)
     o = cfg.optim
     if o.threads > 0:
         torch.set_num_threads(o.threads)
