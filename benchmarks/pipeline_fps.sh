@@ -14,7 +14,7 @@ import sys
 from skimage import data
 from eemkit.demo.synthetic import make_face_video
 a = data.astronaut()
-make_face_video(sys.argv[1], [a[30:190, 145:305]], n_frames=150, size=(640, 480), face_px=220, fps=30)
+make_face_video(sys.argv[1], [a[0:240, 105:345]], n_frames=150, size=(640, 480), face_px=300, fps=30)
 PYEOF
 if [ "$#" -gt 0 ]; then models=("$@"); else
   models=(eemkit/assets/default-student.int8.onnx)

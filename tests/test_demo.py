@@ -25,14 +25,14 @@ def photos(tmp_path_factory):
     scene = np.full((360, 480, 3), 90, np.uint8)
     scene[60:300, 120:360] = cv2.cvtColor(cv2.resize(fer, (240, 240), interpolation=cv2.INTER_CUBIC), cv2.COLOR_GRAY2BGR)
     cv2.imwrite(str(d / "ferplus_scene.png"), scene)
-    return d, astro[30:190, 145:305]
+    return d, astro[0:240, 105:345]
 
 
 @pytest.fixture(scope="module")
 def clip(photos, tmp_path_factory):
     from eemkit.demo.synthetic import make_face_video
 
-    return make_face_video(tmp_path_factory.mktemp("clip") / "faces.mp4", [photos[1]], n_frames=20, face_px=220)
+    return make_face_video(tmp_path_factory.mktemp("clip") / "faces.mp4", [photos[1]], n_frames=20, face_px=300)
 
 
 def test_predict_images_json(tiny_student, photos, tmp_path):

@@ -31,7 +31,7 @@ def demo(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the annotated video (.mp4).")] = None,
     records: Annotated[Optional[Path], typer.Option("--records", help="Write per-frame face records as JSON lines.")] = None,
     max_frames: Annotated[Optional[int], typer.Option("--max-frames", min=1)] = None,
-    detect_every: Annotated[int, typer.Option("--detect-every", min=1, help="Run the face detector every N frames (tracking in between).")] = 1,
+    detect_every: Annotated[int, typer.Option("--detect-every", min=1, help="Run the face detector every N frames (tracking in between).")] = 2,
     smoothing: Annotated[float, typer.Option("--smoothing", min=0.0, max=0.99, help="Temporal smoothing of probabilities.")] = 0.6,
     threads: Annotated[Optional[int], typer.Option("--threads", min=1)] = None,
     json_out: Annotated[bool, typer.Option("--json")] = False,

@@ -34,8 +34,8 @@ class HaarDetector:
 
     name = "opencv-haar"
 
-    def __init__(self, detect_width: int = 320, scale_factor: float = 1.15, min_neighbors: int = 5,
-                 min_face: int = 24, align: bool = True) -> None:
+    def __init__(self, detect_width: int = 320, scale_factor: float = 1.2, min_neighbors: int = 4,
+                 min_face: int = 30, align: bool = True) -> None:
         import cv2
 
         if not hasattr(cv2, "CascadeClassifier") or not hasattr(cv2, "data"):
