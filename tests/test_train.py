@@ -155,3 +155,32 @@ def test_same_seed_same_result(ferplus_slice, tmp_path):
     b = train(_cfg(ferplus_slice, tmp_path / "s2", stage="student", epochs=1))
     assert a.history[0]["train_loss"] == b.history[0]["train_loss"]
     assert _same_state(tmp_path / "s1" / "last.pt", tmp_path / "s2" / "last.pt")
+
+
+@pytest.mark.parametrize("variant", [
+    {"data": {"label_mode": "probability"}},
+    {"data": {"balanced": True}, "loss": {"loss": "focal"}},
+    {"model": {"use_coarse": False}, "loss": {"loss": "reg"}},
+    {"loss": {"loss": "ldam"}},
+    {"loss": {"loss": "center"}, "model": {"small_stem": True}},
+], ids=["soft-targets", "balanced-focal", "no-coarse-reg", "ldam", "center-smallstem"])
+def test_training_variants_run(ferplus_slice, tmp_path, variant):
+    from eemkit.config import _deep_update
+
+    base = {"stage": "teacher", "out": str(tmp_path / "v"), "data": {"path": str(ferplus_slice), "input_size": 32},
+            "model": {"backbone": "mobilenet_v3_small"}, "optim": {"epochs": 1, "batch_size": 8, "max_steps_per_epoch": 2}}
+    cfg = resolve_config(None, [_deep_update(base, variant)])
+    res = train(cfg)
+    assert len(res.history) == 1 and res.history[0]["train_loss"] == res.history[0]["train_loss"]  # finite, not NaN
+    ck = load_checkpoint(tmp_path / "v" / "best.pt")
+    assert ck["config"]["loss"]["loss"] == cfg.loss.loss
+    if not cfg.model.use_coarse:
+        assert not any(k.startswith("backbone2") for k in ck["model"])
+
+
+def test_focal_with_soft_targets_is_refused(ferplus_slice, tmp_path):
+    cfg = resolve_config(None, [{"stage": "teacher", "out": str(tmp_path / "f"), "data": {"path": str(ferplus_slice), "input_size": 32,
+                                 "label_mode": "probability"}, "model": {"backbone": "mobilenet_v3_small"}, "loss": {"loss": "focal"},
+                                 "optim": {"epochs": 1, "batch_size": 8, "max_steps_per_epoch": 1}}])
+    with pytest.raises(UsageError, match="hard labels"):
+        train(cfg)
