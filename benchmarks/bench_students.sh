@@ -12,9 +12,10 @@ EEMKIT=${EEMKIT:-.venv/bin/eemkit}
 OUT=benchmarks/results/students
 mkdir -p "$OUT"
 ckpts=()
+declare -A trained=([resnet18]=runs/ferplus-student-r18-s0 [shufflenet_v2_x1_0]=runs/ferplus-student-shufflenet-s0)
 for bb in resnet18 mobilenet_v3_small shufflenet_v2_x1_0; do
-  run=runs/ferplus-student-r18-s0
-  if [ "$bb" != resnet18 ] || [ ! -f "$run/best.pt" ]; then
+  run=${trained[$bb]:-none}
+  if [ ! -f "$run/best.pt" ]; then
     run=runs/bench-$bb
     [ -f "$run/best.pt" ] || "$EEMKIT" train student --no-distill --backbone $bb --data "$DATA" --out $run \
         --epochs 1 --max-steps 300 --lr 1e-3 --loss ce
