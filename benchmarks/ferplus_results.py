@@ -28,7 +28,11 @@ RUNS = [
     ("STSN ResNet-18, no distillation (seed 1)", "runs/ferplus-student-r18-nodistill-s1", "eemkit train student --preset ferplus-student-r18-nodistill --seed 1 --out runs/ferplus-student-r18-nodistill-s1"),
     ("STSN ShuffleNet v2 x1.0, distilled (seed 0)", "runs/ferplus-student-shufflenet-s0", "eemkit train student --preset ferplus-student-shufflenet --seed 0 --out runs/ferplus-student-shufflenet-s0"),
     ("STSN ShuffleNet v2 x1.0, no distillation (seed 0)", "runs/ferplus-student-shufflenet-nodistill-s0", "eemkit train student --preset ferplus-student-shufflenet-nodistill --seed 0 --out runs/ferplus-student-shufflenet-nodistill-s0"),
-]
+    ("STSN MobileNet v3 small, distilled (seed 0)", "runs/ferplus-student-mnv3-s0", "eemkit train student --preset ferplus-student-mnv3 --seed 0 --out runs/ferplus-student-mnv3-s0"),
+    ("STSN MobileNet v3 small, no distillation (seed 0)", "runs/ferplus-student-mnv3-nodistill-s0", "eemkit train student --preset ferplus-student-mnv3-nodistill --seed 0 --out runs/ferplus-student-mnv3-nodistill-s0"),
+] + [(f"KTN ablation: {'C-F labels' if cf == 'cf' else 'no C-F labels'}, {loss} (1 epoch x 400 steps)", f"runs/ablation/{cf}-{loss}",
+      f"eemkit train teacher --preset ferplus-teacher --loss {loss} --epochs 1 --max-steps 400" + (" --no-coarse" if cf == "nocf" else "")
+      + f" --out runs/ablation/{cf}-{loss}") for cf in ("cf", "nocf") for loss in ("ce", "reg", "adareg")]
 
 
 def main() -> None:
@@ -61,7 +65,7 @@ def main() -> None:
             "confusion_png": str(png),
         })
     gains = {}
-    for bb in ("resnet18", "shufflenet_v2_x1_0"):
+    for bb in ("resnet18", "shufflenet_v2_x1_0", "mobilenet_v3_small"):
         per_seed = []
         for seed in (0, 1):
             d = [r for r in rows if r["backbone"] == bb and r["seed"] == seed and r["distill"] is True]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduce the FER+ results in benchmarks/results/ferplus/: the KTN teacher, the ResNet-18 and ShuffleNet v2
 # students with and without distillation (two seeds where time allows), and a short-schedule KTN ablation
-# (C-F labels or not x CE / Reg / AdaReg). Every run resumes if its folder already holds last.pt, and a
+# (C-F labels or not x CE / Reg / AdaReg), and the MobileNet v3 small pair. Every run resumes if its folder already holds last.pt, and a
 # finished run is skipped.
 #
 # Usage: bash benchmarks/reproduce_ferplus.sh [DATA] [LANE]
@@ -36,4 +36,8 @@ if [ "$LANE" = all ] || [ "$LANE" = plain ]; then
     run runs/ablation/nocf-$loss teacher --preset ferplus-teacher --loss $loss --epochs 1 --max-steps 400 --no-coarse
   done
   run runs/ferplus-student-r18-nodistill-s1 student --preset ferplus-student-r18-nodistill --seed 1
+fi
+if [ "$LANE" = all ] || [ "$LANE" = mobilenet ]; then
+  run runs/ferplus-student-mnv3-nodistill-s0 student --preset ferplus-student-mnv3-nodistill --seed 0
+  run runs/ferplus-student-mnv3-s0 student --preset ferplus-student-mnv3 --seed 0
 fi
