@@ -117,3 +117,18 @@ def test_frame_of_wrong_format_is_rejected(tiny_student):
         with pytest.raises(UsageError, match="RGB"):
             pipe(np.zeros((10, 10), np.uint8))
         assert pipe(np.zeros((120, 160, 3), np.uint8)) == []
+
+
+def test_default_model_is_shipped_and_used(photos):
+    from eemkit.demo.app import DEFAULT_MODEL
+    from eemkit.export.metadata import read_onnx_metadata
+
+    assert DEFAULT_MODEL.is_file(), "the package ships its default INT8 student"
+    meta = read_onnx_metadata(DEFAULT_MODEL)
+    assert meta["precision"] == "int8" and len(meta["classes"]) == 8
+    assert DEFAULT_MODEL.stat().st_size < 15e6
+    assert (DEFAULT_MODEL.parent / "MODEL_CARD.md").read_text().lower().count("research") >= 1
+    d, _ = photos
+    r = runner.invoke(app, ["predict", str(d / "astronaut.png"), "--json"])
+    assert r.exit_code == 0, r.output
+    assert len(json.loads(r.stdout)["records"]) == 1
