@@ -182,3 +182,19 @@ def test_engine_from_onnx_needs_engine_format_and_tensorrt(tiny_student, tmp_pat
     _err(runner.invoke(app, ["export", onnx_path, "--out", str(tmp_path / "b")]), 2, "only for --format engine")
     if _trt_available() is not None:
         _err(runner.invoke(app, ["export", onnx_path, "--out", str(tmp_path / "b"), "--format", "engine"]), 1, "TensorRT")
+
+
+def test_calibration_methods_give_different_ranges(tiny_student, ferplus_slice, tmp_path):
+    """Regression: ORT's default entropy histogram (128 bins for 128 quantized bins) equals min-max."""
+    import onnx
+    from onnx import numpy_helper
+
+    def scales(method):
+        r = runner.invoke(app, ["export", str(tiny_student), "--out", str(tmp_path / method), "--int8", "--calib-data",
+                                str(ferplus_slice), "--calib-n", "40", "--calib-method", method])
+        assert r.exit_code == 0, r.output
+        m = onnx.load(str(tmp_path / method / "model.int8.onnx"))
+        return {i.name: numpy_helper.to_array(i) for i in m.graph.initializer if i.name.endswith("_scale")}
+
+    ent, mm = scales("entropy"), scales("minmax")
+    assert any(not np.allclose(ent[k], mm[k]) for k in ent if k in mm)

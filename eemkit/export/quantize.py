@@ -45,8 +45,35 @@ class _Reader:
         self.i = 0
 
 
+ENTROPY_BINS, ENTROPY_QUANT_BINS = 2048, 255
+
+
+@contextlib.contextmanager
+def _entropy_bins(method: str):
+    """quantize_static gives the entropy calibrator no histogram size, so it runs with 128 bins for 128
+    quantized bins: one candidate threshold, i.e. plain min-max (measured: identical scales). Hand it
+    2048 bins and 255 quantized bins (8 bits), the classic KL-calibration setting."""
+    import importlib
+
+    qmod = importlib.import_module("onnxruntime.quantization.quantize")  # the module, not the function
+    original = qmod.create_calibrator
+    if method != "entropy":
+        yield
+        return
+
+    def with_bins(*args, extra_options=None, **kw):
+        opts = dict(extra_options or {}, num_bins=ENTROPY_BINS, num_quantized_bins=ENTROPY_QUANT_BINS)
+        return original(*args, extra_options=opts, **kw)
+
+    qmod.create_calibrator = with_bins
+    try:
+        yield
+    finally:
+        qmod.create_calibrator = original
+
+
 def cache_key(fp32_sha: str, manifest_sha: str, target: str, method: str, exclude: list[str], input_kind: str) -> str:
-    body = json.dumps([fp32_sha, manifest_sha, target, method, sorted(exclude), input_kind, "v1"])
+    body = json.dumps([fp32_sha, manifest_sha, target, method, sorted(exclude), input_kind, "v2"])
     return hashlib.sha256(body.encode()).hexdigest()[:24]
 
 
@@ -92,7 +119,7 @@ def quantize_int8(fp32_path: str | Path, out_path: str | Path, calib_inputs: np.
         import onnx
 
         name = onnx.load(str(pre), load_external_data=False).graph.input[0].name
-        with contextlib.redirect_stdout(io.StringIO()):  # ORT prints calibration chatter on stdout
+        with contextlib.redirect_stdout(io.StringIO()), _entropy_bins(method):  # ORT prints calibration chatter
             quantize_static(str(pre), str(out_path), _Reader(name, batches), quant_format=QuantFormat.QDQ,
                             activation_type=act, weight_type=wt, per_channel=True, calibrate_method=cm,
                             nodes_to_exclude=list(exclude or []), extra_options=extra)
