@@ -56,7 +56,7 @@ research only; models derived from them inherit that restriction. The FER+ label
 | data and protocol | FER+ train (majority labels, 25,045 images), model selected on FER+ valid, scored on FER+ test (3,136 images, majority protocol) |
 | input | {cfg['data']['input_size']} px greyscale face crop (replicated to 3 channels), float NCHW normalised with ImageNet mean/std; the preprocessing is embedded in the ONNX metadata |
 | outputs | `fine_logits` (neutral, happiness, surprise, sadness, anger, disgust, fear, contempt), `coarse_logits` (positive, negative, neutral, surprise) |
-| quantization | ONNX Runtime static Q/DQ, uint8 activations / int8 per-channel weights (CPU target), entropy calibration on `{MANIFEST}` |
+| quantization | ONNX Runtime static Q/DQ, uint8 activations / int8 per-channel weights (CPU target), min-max calibration on `{MANIFEST}` |
 | why this backbone | {a.why or 'see benchmarks/README.md'} |
 
 ## Accuracy on FER+ test

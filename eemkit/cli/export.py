@@ -22,7 +22,7 @@ def export(
     calib_manifest: Annotated[Optional[Path], typer.Option("--calib-manifest", help="Reuse a calibration manifest (calibration/*.json).")] = None,
     calib_n: Annotated[int, typer.Option("--calib-n", help="Calibration images (class-balanced).")] = 512,
     calib_seed: Annotated[int, typer.Option("--calib-seed")] = 0,
-    calib_method: Annotated[str, typer.Option("--calib-method", help="entropy | minmax | percentile")] = "entropy",
+    calib_method: Annotated[str, typer.Option("--calib-method", help="minmax (default) | entropy | percentile; measured: entropy lost 22 points on the ResNet-18 student")] = "minmax",
     int8_target: Annotated[str, typer.Option("--int8-target", help="cpu (U8 activations, fast in ORT on x86) | trt (symmetric S8, for TensorRT)")] = "cpu",
     keep_fp32: Annotated[Optional[list[str]], typer.Option("--keep-fp32", help="ONNX node name to leave unquantized (repeatable).")] = None,
     opset: Annotated[int, typer.Option("--opset", help="ONNX opset (17 or newer).")] = 17,

@@ -32,7 +32,7 @@ class ExportOptions:
     calib_manifest: str | None = None
     calib_n: int = cal.DEFAULT_N
     calib_seed: int = 0
-    calib_method: str = "entropy"
+    calib_method: str = "minmax"
     int8_target: str = "cpu"  # cpu | trt
     keep_fp32: list[str] = field(default_factory=list)
     opset: int = 17
