@@ -6,7 +6,7 @@
 #
 # Usage: bash benchmarks/reproduce_ferplus.sh [DATA] [LANE]
 #   LANE=all (default) runs everything in order. On a 2-core CPU we ran the teacher alone (2 threads), then
-#   two lanes side by side with one thread each, which gave more images/s in total than one 2-thread run:
+#   two lanes side by side with one thread each:
 #     THREADS=1 bash benchmarks/reproduce_ferplus.sh DATA distill & THREADS=1 bash benchmarks/reproduce_ferplus.sh DATA plain
 set -euo pipefail
 DATA=${1:-${EEMKIT_DATA:-../shared/data/ferplus}}

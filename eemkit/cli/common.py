@@ -57,8 +57,3 @@ def make_progress(transient: bool = True):
 
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
                     TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, transient=transient)
-
-
-def not_implemented(command: str) -> None:
-    err_console.print(f"[bold red]error:[/] `eemkit {command}` is not implemented yet")
-    raise typer.Exit(2)
