@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Export the distilled ResNet-18 student to ONNX FP32 / FP16 / INT8 (CPU Q/DQ and TensorRT Q/DQ), compare the
 # three calibration methods, and check every artifact against PyTorch on the full FER+ test split.
-# Usage: bash benchmarks/export_r18.sh [CKPT] [DATA]
+# Usage: bash benchmarks/export_r18.sh [CKPT] [DATA] [OUT]   (the table is printed and written to OUT/table.md)
 set -euo pipefail
 CKPT=${1:-runs/ferplus-student-r18-s0/best.pt}
 DATA=${2:-${EEMKIT_DATA:-../shared/data/ferplus}}
 EEMKIT=${EEMKIT:-.venv/bin/eemkit}
-ART=runs/ferplus-student-r18-s0/best-artifacts
-OUT=benchmarks/results/export-r18
+ART=$(dirname "$CKPT")/best-artifacts
+OUT=${3:-benchmarks/results/export-r18}
 mkdir -p "$OUT" "$ART"
 MANIFEST=calibration/ferplus-train-512-seed0-64px.json
 "$EEMKIT" export "$CKPT" --out "$ART" --fp16 --int8 --calib-manifest $MANIFEST --calib-data "$DATA" --json > "$OUT/export.json"
@@ -24,7 +24,7 @@ check int8-minmax "$ART/model.int8.onnx"
 check int8-entropy "$ART/int8-entropy/model.int8.onnx"
 check int8-percentile "$ART/int8-percentile/model.int8.onnx"
 check int8-trt-minmax "$ART/int8-trt/model.int8-trt.onnx"
-.venv/bin/python - "$OUT" <<'PYEOF'
+.venv/bin/python - "$OUT" <<'PYEOF' | tee "$OUT/table.md"
 import json, os, sys
 out = sys.argv[1]
 print("| artifact | MB | PyTorch acc | artifact acc | Δ acc | Δ avg | top-1 agreement | max abs Δ logit | cosine min | pass |")

@@ -28,8 +28,12 @@ RUNS = [
     ("STSN ResNet-18, no distillation (seed 1)", "runs/ferplus-student-r18-nodistill-s1", "eemkit train student --preset ferplus-student-r18-nodistill --seed 1 --out runs/ferplus-student-r18-nodistill-s1"),
     ("STSN ShuffleNet v2 x1.0, distilled (seed 0)", "runs/ferplus-student-shufflenet-s0", "eemkit train student --preset ferplus-student-shufflenet --seed 0 --out runs/ferplus-student-shufflenet-s0"),
     ("STSN ShuffleNet v2 x1.0, no distillation (seed 0)", "runs/ferplus-student-shufflenet-nodistill-s0", "eemkit train student --preset ferplus-student-shufflenet-nodistill --seed 0 --out runs/ferplus-student-shufflenet-nodistill-s0"),
+    ("STSN ShuffleNet v2 x1.0, distilled (seed 1)", "runs/ferplus-student-shufflenet-s1", "eemkit train student --preset ferplus-student-shufflenet --seed 1 --out runs/ferplus-student-shufflenet-s1"),
+    ("STSN ShuffleNet v2 x1.0, no distillation (seed 1)", "runs/ferplus-student-shufflenet-nodistill-s1", "eemkit train student --preset ferplus-student-shufflenet-nodistill --seed 1 --out runs/ferplus-student-shufflenet-nodistill-s1"),
     ("STSN MobileNet v3 small, distilled (seed 0)", "runs/ferplus-student-mnv3-s0", "eemkit train student --preset ferplus-student-mnv3 --seed 0 --out runs/ferplus-student-mnv3-s0"),
     ("STSN MobileNet v3 small, no distillation (seed 0)", "runs/ferplus-student-mnv3-nodistill-s0", "eemkit train student --preset ferplus-student-mnv3-nodistill --seed 0 --out runs/ferplus-student-mnv3-nodistill-s0"),
+    ("STSN ResNet-18, distilled, 4 + 16 epochs (seed 0)", "runs/ferplus-student-r18-long-s0", "eemkit train student --preset ferplus-student-r18-long"),
+    ("STSN ResNet-18, no distillation, 4 + 16 epochs (seed 0)", "runs/ferplus-student-r18-long-nodistill-s0", "eemkit train student --preset ferplus-student-r18-long-nodistill"),
 ] + [(f"KTN ablation: {'C-F labels' if cf == 'cf' else 'no C-F labels'}, {loss} (1 epoch x 400 steps)", f"runs/ablation/{cf}-{loss}",
       f"eemkit train teacher --preset ferplus-teacher --loss {loss} --epochs 1 --max-steps 400" + (" --no-coarse" if cf == "nocf" else "")
       + f" --out runs/ablation/{cf}-{loss}") for cf in ("cf", "nocf") for loss in ("ce", "reg", "adareg")]
@@ -52,11 +56,17 @@ def main() -> None:
         png = out / f"confusion-{run.name}.png"
         png.write_bytes((run / "eval-test" / "confusion.png").read_bytes())
         best_epoch = max(hist, key=lambda r: float(r["val_accuracy"]))["epoch"]
+        before = []  # a run started with --init continues another: count that run's epochs and time too
+        if cfg.get("init"):
+            before = list(csv.DictReader(open(Path(cfg["init"]).parent / "metrics.csv")))
+        wall = sum(float(r["train_time_s"]) for r in before + hist) / 60
         rows.append({
             "name": name, "run": str(run), "command": cmd, "backbone": cfg["model"]["backbone"], "stage": cfg["stage"],
             "distill": cfg["loss"]["distill"] if cfg["stage"] == "student" else None, "seed": cfg["optim"]["seed"],
-            "input_px": cfg["data"]["input_size"], "epochs_done": len(hist), "epochs_planned": cfg["optim"]["epochs"],
-            "best_epoch": int(best_epoch), "train_wall_min": sum(float(r["train_time_s"]) for r in hist) / 60,
+            "input_px": cfg["data"]["input_size"], "init": cfg.get("init"), "epochs_before_init": len(before),
+            "schedule": f"{len(before)}+{cfg['optim']['epochs']}" if before else str(cfg["optim"]["epochs"]),
+            "epochs_done": len(before) + len(hist), "epochs_planned": len(before) + cfg["optim"]["epochs"],
+            "best_epoch": len(before) + int(best_epoch), "train_wall_min": wall,
             "epoch_min_mean": statistics.mean(float(r["train_time_s"]) for r in hist) / 60,
             "images_per_s_mean": statistics.mean(float(r["images_per_s"]) for r in hist),
             "test_accuracy": m["accuracy"], "test_average": m["average"], "test_coarse_accuracy": m["coarse_accuracy"],
@@ -65,17 +75,18 @@ def main() -> None:
             "confusion_png": str(png),
         })
     gains = {}
-    for bb in ("resnet18", "shufflenet_v2_x1_0", "mobilenet_v3_small"):
+    for bb, sch in sorted({(r["backbone"], r["schedule"]) for r in rows if r["stage"] == "student"}):
         per_seed = []
         for seed in (0, 1):
-            d = [r for r in rows if r["backbone"] == bb and r["seed"] == seed and r["distill"] is True]
-            n = [r for r in rows if r["backbone"] == bb and r["seed"] == seed and r["distill"] is False]
+            pick = [r for r in rows if r["backbone"] == bb and r["schedule"] == sch and r["seed"] == seed]
+            d = [r for r in pick if r["distill"] is True]
+            n = [r for r in pick if r["distill"] is False]
             if d and n:
                 per_seed.append({"seed": seed, "gain_accuracy": d[0]["test_accuracy"] - n[0]["test_accuracy"],
                                  "gain_average": d[0]["test_average"] - n[0]["test_average"]})
         if per_seed:
             g = [p["gain_accuracy"] for p in per_seed]
-            gains[bb] = {"per_seed": per_seed, "mean_gain_accuracy": statistics.mean(g),
+            gains[f"{bb}, {sch} epochs"] = {"backbone": bb, "epochs": sch, "per_seed": per_seed, "mean_gain_accuracy": statistics.mean(g),
                          "spread": (max(g) - min(g)) if len(g) > 1 else None, "seeds": len(g)}
     res = {"machine": machine_info(None, "cpu"), "data": data, "protocol": "FER+ majority, model selected on valid, scored on test",
            "rows": rows, "distillation_gain": gains}

@@ -8,6 +8,7 @@
 #   LANE=all (default) runs everything in order. On a 2-core CPU we ran the teacher alone (2 threads), then
 #   two lanes side by side with one thread each:
 #     THREADS=1 bash benchmarks/reproduce_ferplus.sh DATA distill & THREADS=1 bash benchmarks/reproduce_ferplus.sh DATA plain
+#   and, in a second session, the lanes long | mobilenet, long-nodistill, shufflenet-s1 the same way.
 set -euo pipefail
 DATA=${1:-${EEMKIT_DATA:-../shared/data/ferplus}}
 LANE=${2:-all}
@@ -40,4 +41,15 @@ fi
 if [ "$LANE" = all ] || [ "$LANE" = mobilenet ]; then
   run runs/ferplus-student-mnv3-nodistill-s0 student --preset ferplus-student-mnv3-nodistill --seed 0
   run runs/ferplus-student-mnv3-s0 student --preset ferplus-student-mnv3 --seed 0
+fi
+# 16 more epochs (cosine lr, fresh optimiser) from the 4-epoch ResNet-18 pair's best weights: 20 epochs in all
+if [ "$LANE" = all ] || [ "$LANE" = long ]; then
+  run runs/ferplus-student-r18-long-s0 student --preset ferplus-student-r18-long
+fi
+if [ "$LANE" = all ] || [ "$LANE" = long-nodistill ]; then
+  run runs/ferplus-student-r18-long-nodistill-s0 student --preset ferplus-student-r18-long-nodistill
+fi
+if [ "$LANE" = all ] || [ "$LANE" = shufflenet-s1 ]; then
+  run runs/ferplus-student-shufflenet-s1 student --preset ferplus-student-shufflenet --seed 1
+  run runs/ferplus-student-shufflenet-nodistill-s1 student --preset ferplus-student-shufflenet-nodistill --seed 1
 fi

@@ -53,6 +53,7 @@ class OptimConfig:
     weight_decay: float = 5e-4
     batch_size: int = 32
     epochs: int = 12
+    schedule: str = "step"  # step: x gamma every step_size epochs | cosine: cosine decay to 0 over the epochs
     step_size: int = 4
     gamma: float = 0.2
     seed: int = 0
@@ -69,6 +70,7 @@ class TrainConfig:
     stage: str = "teacher"
     out: str = "runs/teacher"
     teacher: str | None = None
+    init: str | None = None  # start from this checkpoint's weights (fresh optimiser and schedule)
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)

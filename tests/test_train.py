@@ -184,3 +184,58 @@ def test_focal_with_soft_targets_is_refused(ferplus_slice, tmp_path):
                                  "optim": {"epochs": 1, "batch_size": 8, "max_steps_per_epoch": 1}}])
     with pytest.raises(UsageError, match="hard labels"):
         train(cfg)
+
+
+def test_init_from_checkpoint_and_cosine_schedule(ferplus_slice, tmp_path):
+    base = train(_cfg(ferplus_slice, tmp_path / "base", epochs=1))
+    cfg = resolve_config(None, [_cfg(ferplus_slice, tmp_path / "cont", epochs=2, schedule="cosine").to_dict(),
+                                {"init": str(base.best_checkpoint)}])
+
+    class Messages:
+        def __init__(self):
+            self.seen = []
+
+        def start_epoch(self, *a): ...
+        def step(self, *a): ...
+        def end_epoch(self, *a): ...
+        def message(self, text):
+            self.seen.append(text)
+
+    # lr 0: the loaded weights come through unchanged (BatchNorm statistics still move in train mode)
+    msgs = Messages()
+    frozen = train(resolve_config(None, [cfg.to_dict(), {"optim": {"lr": 0.0}, "out": str(tmp_path / "frozen")}]),
+                   reporter=msgs)
+    a, b = load_checkpoint(base.best_checkpoint)["model"], load_checkpoint(frozen.last_checkpoint)["model"]
+    params = [k for k in a if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
+    assert params and all(torch.equal(a[k], b[k]) for k in params)
+    assert any("initialised weights from" in m and "class centres" in m for m in msgs.seen)  # AdaReg state too
+    # a fresh optimiser and a cosine lr, logged at the value each epoch trained with
+    cont = train(cfg)
+    assert [r["lr"] for r in cont.history] == pytest.approx([1e-3, 0.5e-3])
+    ck = load_checkpoint(cont.last_checkpoint)
+    assert ck["config"]["init"] == str(base.best_checkpoint) and not _same_state(base.best_checkpoint, cont.last_checkpoint)
+
+
+def test_init_errors_are_one_line(ferplus_slice, tmp_path, tiny_student):
+    r = runner.invoke(app, ["train", "teacher", "--data", str(ferplus_slice), "--out", str(tmp_path / "x"),
+                            "--init", str(tmp_path / "missing.pt"), "--input-size", "32", "--epochs", "1", "--max-steps", "1"])
+    assert r.exit_code == 2 and "--init checkpoint not found" in r.output
+    # a student checkpoint cannot initialise a teacher (different architecture)
+    r = runner.invoke(app, ["train", "teacher", "--data", str(ferplus_slice), "--out", str(tmp_path / "y"),
+                            "--init", str(tiny_student), "--input-size", "32", "--epochs", "1", "--max-steps", "1"])
+    assert r.exit_code == 2 and "different architecture" in r.output and "Traceback" not in r.output
+    r = runner.invoke(app, ["train", "teacher", "--data", str(ferplus_slice), "--out", str(tmp_path / "z"),
+                            "--set", "optim.schedule=linear", "--input-size", "32", "--epochs", "1", "--max-steps", "1"])
+    assert r.exit_code == 2 and "unknown optim.schedule" in r.output
+
+
+def test_every_shipped_preset_resolves():
+    from eemkit.config import PRESET_DIR
+
+    names = sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+    assert "ferplus-teacher" in names and "ferplus-student-r18-long" in names
+    for name in names:
+        cfg = resolve_config(name, [])
+        assert cfg.stage in ("teacher", "student") and cfg.optim.schedule in ("step", "cosine"), name
+        assert cfg.stage == "teacher" or not cfg.loss.distill or cfg.teacher, name
+        assert cfg.out.startswith("runs/"), name

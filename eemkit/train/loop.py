@@ -97,6 +97,42 @@ def _load_teacher(cfg: TrainConfig, labels: LabelSpace) -> torch.nn.Module | Non
     return teacher.eval()
 
 
+def _init_weights(cfg: TrainConfig, model: torch.nn.Module, mspec: ModelSpec, labels: LabelSpace,
+                  objective: EEMObjective) -> str:
+    """Load cfg.init's model weights (and its regulariser state when the losses match) into a new run."""
+    path = Path(cfg.init)
+    if not path.is_file():
+        raise UsageError(f"--init checkpoint not found: {path}")
+    ckpt = load_checkpoint(path)
+    check_same_classes(LabelSpace.from_dict(ckpt["labels"]), labels, f"--init {path}")
+    theirs = ckpt.get("model_spec", {})
+    if theirs != mspec.to_dict():
+        diff = sorted(k for k in set(theirs) | set(mspec.to_dict()) if theirs.get(k) != mspec.to_dict().get(k))
+        raise UsageError(f"--init {path} has a different architecture ({', '.join(diff)}); "
+                         "use a checkpoint of the same stage, backbone and head")
+    model.load_state_dict(ckpt["model"])
+    note = f"initialised weights from {path} (epoch {ckpt.get('epoch')})"
+    same_loss = ckpt.get("config", {}).get("loss") == cfg.to_dict()["loss"]
+    if same_loss and "objective" in ckpt:
+        try:
+            objective.load_state_dict(ckpt["objective"])
+            if objective.reg is not None:
+                note += " with its class centres"
+        except RuntimeError:
+            pass
+    return note
+
+
+def _lr_schedule(opt: torch.optim.Optimizer, o) -> torch.optim.lr_scheduler.LRScheduler:
+    if o.schedule == "step":
+        return torch.optim.lr_scheduler.StepLR(opt, step_size=o.step_size, gamma=o.gamma)
+    if o.schedule == "cosine":
+        # per epoch: epoch e trains at lr * (1 + cos(pi * e / epochs)) / 2; reads o.epochs at every step, so a
+        # --resume that changes optim.epochs stretches the rest of the curve
+        return torch.optim.lr_scheduler.LambdaLR(opt, lambda e: 0.5 * (1.0 + math.cos(math.pi * min(e, o.epochs) / o.epochs)))
+    raise UsageError(f"unknown optim.schedule {o.schedule!r}; choose step or cosine")
+
+
 def _epoch_order(n: int, cfg: TrainConfig, epoch: int, weights: np.ndarray | None, ctx: DistContext) -> torch.Tensor:
     g = torch.Generator().manual_seed(_mix(cfg.optim.seed, epoch, 7))
     if weights is not None:
@@ -154,14 +190,14 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
                                  hidden=cfg.model.hidden, head_act=cfg.model.head_act, dropout=cfg.model.dropout,
                                  use_coarse=cfg.model.use_coarse)
     torch.manual_seed(o.seed)
-    model = create_model(mspec, pretrained=cfg.model.pretrained and prev is None).to(ctx.device)
+    model = create_model(mspec, pretrained=cfg.model.pretrained and prev is None and not cfg.init).to(ctx.device)
     teacher = _load_teacher(cfg, labels)
     if teacher is not None:
         teacher.to(ctx.device)
     counts = train_set.class_counts().tolist()
     objective = EEMObjective(cfg.loss, cfg.stage, labels, counts, cfg.model.hidden, cfg.model.use_coarse, o.seed).to(ctx.device)
     opt = torch.optim.Adam(model.parameters(), lr=o.lr, weight_decay=o.weight_decay)
-    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=o.step_size, gamma=o.gamma)
+    sched = _lr_schedule(opt, o)
     start_epoch, start_step, history, best, accum = 0, 0, [], {}, {}
     if prev is not None:
         model.load_state_dict(prev["model"])
@@ -171,6 +207,8 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
         start_epoch, start_step = prev["epoch"], prev["step"]
         history, best, accum = prev["history"], prev["best"], prev["accum"]
         reporter.message(f"resumed {last_path} at epoch {start_epoch + 1}, step {start_step}")
+    elif cfg.init:
+        reporter.message(_init_weights(cfg, model, mspec, labels, objective))
     if o.channels_last:
         model = model.to(memory_format=torch.channels_last)
     net = ctx.wrap(model)
@@ -250,8 +288,8 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
             stop.restore()
             ctx.close()
             raise
+        row = _epoch_row(epoch, acc, opt, ctx)  # the lr this epoch trained at
         sched.step()
-        row = _epoch_row(epoch, acc, opt, ctx)
         if valid_set is not None and ctx.is_main:
             m = evaluate_imageset(model, valid_set, labels, o.eval_batch)
             row.update({"val_accuracy": m["accuracy"], "val_average": m["average"], "val_coarse_accuracy": m["coarse_accuracy"]})
