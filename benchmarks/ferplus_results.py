@@ -5,7 +5,8 @@ coarse accuracy, per-class accuracy, confusion matrix PNG, epochs, training wall
 metrics.csv), the command that reproduces it, and the machine. The distillation gain is reported per seed
 and as mean +- spread over the seeds that finished.
 
-Usage: .venv/bin/python benchmarks/ferplus_results.py [DATA]
+Usage: .venv/bin/python benchmarks/ferplus_results.py [DATA] [--fresh]
+A run's test score is reused from RUN/eval-test/metrics.json when that is newer than RUN/best.pt (--fresh: rescore all).
 Writes benchmarks/results/ferplus/{results.json, results.md, confusion-*.png}.
 """
 
@@ -40,7 +41,8 @@ RUNS = [
 
 
 def main() -> None:
-    data = sys.argv[1] if len(sys.argv) > 1 else "../shared/data/ferplus"
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    data = args[0] if args else "../shared/data/ferplus"
     out = Path("benchmarks/results/ferplus")
     out.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -52,7 +54,11 @@ def main() -> None:
         import yaml
 
         cfg = yaml.safe_load(open(run / "config.yaml"))
-        m = evaluate_checkpoint(run / "best.pt", data, "ferplus", "test", out_dir=run / "eval-test")
+        cached = run / "eval-test" / "metrics.json"
+        if cached.is_file() and cached.stat().st_mtime > (run / "best.pt").stat().st_mtime and "--fresh" not in sys.argv:
+            m = json.loads(cached.read_text())  # scored after the last change of best.pt
+        else:
+            m = evaluate_checkpoint(run / "best.pt", data, "ferplus", "test", out_dir=run / "eval-test")
         png = out / f"confusion-{run.name}.png"
         png.write_bytes((run / "eval-test" / "confusion.png").read_bytes())
         best_epoch = max(hist, key=lambda r: float(r["val_accuracy"]))["epoch"]

@@ -1,8 +1,8 @@
 """Build the default model shipped inside the package (eemkit/assets/default-student.int8.onnx) and its
 model card, from a trained student checkpoint.
 
-Usage: .venv/bin/python benchmarks/make_default_model.py CKPT [DATA] [--why TEXT]
-Exports INT8 (CPU Q/DQ, entropy, the published calibration manifest), checks it against the checkpoint on
+Usage: .venv/bin/python benchmarks/make_default_model.py CKPT [DATA] [--why TEXT] [--train "eemkit train ..."]...
+Exports INT8 (CPU Q/DQ, min-max, the published calibration manifest), checks it against the checkpoint on
 the full FER+ test split, copies it into eemkit/assets/ and writes eemkit/assets/MODEL_CARD.md.
 """
 
@@ -28,6 +28,7 @@ def main() -> None:
     ap.add_argument("ckpt")
     ap.add_argument("data", nargs="?", default="../shared/data/ferplus")
     ap.add_argument("--why", default="")
+    ap.add_argument("--train", action="append", default=[], help="the training commands that produced CKPT, in order")
     a = ap.parse_args()
     ck = load_checkpoint(a.ckpt)
     art = Path(a.ckpt).parent / "default-model"
@@ -40,6 +41,16 @@ def main() -> None:
     shutil.copyfile(onnx, dst)
     cfg = ck["config"]
     m = chk["artifact_metrics"]
+    schedule = f"{cfg['optim']['epochs']} epochs, Adam lr {cfg['optim']['lr']} ({cfg['optim'].get('schedule', 'step')} schedule)"
+    if cfg.get("init"):
+        before = load_checkpoint(cfg["init"])["config"]["optim"]
+        schedule = (f"{before['epochs']} epochs (Adam lr {before['lr']}, {before.get('schedule', 'step')} schedule), then "
+                    f"{schedule} started from those weights (`--init {cfg['init']}`)")
+    train_cmds = a.train or [
+        "eemkit train teacher --preset ferplus-teacher",
+        f"eemkit train student --preset {'ferplus-student-shufflenet' if 'shufflenet' in cfg['model']['backbone'] else 'ferplus-student-r18'}"
+        f" --seed {cfg['optim']['seed']} --out {Path(a.ckpt).parent}"]
+    train_lines = "\n".join(train_cmds)
     per = "\n".join(f"| {c} | {ev['support'][c]} | {ev['per_class'][c]:.1f} | {(chk['per_class_diff'][c] or 0) + ev['per_class'][c]:.1f} |"
                     for c in ev["classes"])
     card = f"""# Model card: eemkit default student (INT8 ONNX)
@@ -52,7 +63,7 @@ research only; models derived from them inherit that restriction. The FER+ label
 | --- | --- |
 | file | `eemkit/assets/default-student.int8.onnx` ({dst.stat().st_size / 1e6:.2f} MB) |
 | network | STSN student, {cfg['model']['backbone']} shared backbone, two-stream head (fine 8 classes + coarse 4) |
-| training | {cfg['stage']} stage, distillation {'on' if cfg['loss']['distill'] else 'off'}{' from ' + str(cfg['teacher']) if cfg['loss']['distill'] else ''}; {cfg['optim']['epochs']} epochs, Adam lr {cfg['optim']['lr']}, batch {cfg['optim']['batch_size']}, seed {cfg['optim']['seed']}; from scratch (no ImageNet weights) |
+| training | {cfg['stage']} stage, distillation {'on' if cfg['loss']['distill'] else 'off'}{' from ' + str(cfg['teacher']) if cfg['loss']['distill'] else ''}; {schedule}, batch {cfg['optim']['batch_size']}, seed {cfg['optim']['seed']}; from scratch (no ImageNet weights) |
 | data and protocol | FER+ train (majority labels, 25,045 images), model selected on FER+ valid, scored on FER+ test (3,136 images, majority protocol) |
 | input | {cfg['data']['input_size']} px greyscale face crop (replicated to 3 channels), float NCHW normalised with ImageNet mean/std; the preprocessing is embedded in the ONNX metadata |
 | outputs | `fine_logits` (neutral, happiness, surprise, sadness, anger, disgust, fear, contempt), `coarse_logits` (positive, negative, neutral, surprise) |
@@ -76,8 +87,7 @@ read the average, not only the accuracy.
 
 ## Regenerate
 ```bash
-eemkit train teacher --preset ferplus-teacher
-eemkit train student --preset {'ferplus-student-shufflenet' if 'shufflenet' in cfg['model']['backbone'] else 'ferplus-student-r18'} --seed {cfg['optim']['seed']} --out {Path(a.ckpt).parent}
+{train_lines}
 .venv/bin/python benchmarks/make_default_model.py {a.ckpt}
 ```
 Measured on: {machine_info(None, 'cpu')['cpu']}.
