@@ -12,9 +12,14 @@ EEMKIT=${EEMKIT:-.venv/bin/eemkit}
 OUT=benchmarks/results/students
 mkdir -p "$OUT"
 ckpts=()
-declare -A trained=([resnet18]=runs/ferplus-student-r18-s0 [shufflenet_v2_x1_0]=runs/ferplus-student-shufflenet-s0)
+# the distilled students of benchmarks/README.md section 1 (the longest-trained one where there are two)
+declare -A trained=([resnet18]="runs/ferplus-student-r18-long-s0 runs/ferplus-student-r18-s0"
+                    [mobilenet_v3_small]=runs/ferplus-student-mnv3-s0 [shufflenet_v2_x1_0]=runs/ferplus-student-shufflenet-s0)
 for bb in resnet18 mobilenet_v3_small shufflenet_v2_x1_0; do
-  run=${trained[$bb]:-none}
+  run=none
+  for r in ${trained[$bb]:-}; do
+    if [ -f "$r/best.pt" ]; then run=$r; break; fi
+  done
   if [ ! -f "$run/best.pt" ]; then
     run=runs/bench-$bb
     [ -f "$run/best.pt" ] || "$EEMKIT" train student --no-distill --backbone $bb --data "$DATA" --out $run \
