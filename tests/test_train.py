@@ -239,3 +239,12 @@ def test_every_shipped_preset_resolves():
         assert cfg.stage in ("teacher", "student") and cfg.optim.schedule in ("step", "cosine"), name
         assert cfg.stage == "teacher" or not cfg.loss.distill or cfg.teacher, name
         assert cfg.out.startswith("runs/"), name
+
+
+def test_resume_checkpoint_from_before_a_new_config_key(ferplus_slice, tmp_path):
+    # a run saved by an eemkit without optim.schedule / init resumes: missing keys take their defaults
+    train(_cfg(ferplus_slice, tmp_path / "old", epochs=1))
+    ck = load_checkpoint(tmp_path / "old" / "last.pt")
+    del ck["config"]["optim"]["schedule"], ck["config"]["init"]
+    torch.save(ck, tmp_path / "old" / "last.pt")
+    assert len(train(_cfg(ferplus_slice, tmp_path / "old"), resume=True).history) == 2

@@ -172,7 +172,11 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
         if not last_path.exists():
             raise UsageError(f"nothing to resume: {last_path} does not exist")
         prev = load_checkpoint(last_path)
-        diff = [k for k in config_diff(prev["config"], cfg.to_dict()) if k not in RESUME_MUTABLE]
+        try:  # a checkpoint from an older eemkit lacks newer keys: they take their defaults
+            saved = TrainConfig.from_dict(prev["config"]).to_dict()
+        except UsageError:
+            saved = prev["config"]
+        diff = [k for k in config_diff(saved, cfg.to_dict()) if k not in RESUME_MUTABLE]
         if diff:
             raise UsageError(f"--resume with a changed config; these keys differ from the checkpoint: {', '.join(diff)}")
 
