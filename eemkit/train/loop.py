@@ -105,9 +105,8 @@ def _init_weights(cfg: TrainConfig, model: torch.nn.Module, mspec: ModelSpec, la
         raise UsageError(f"--init checkpoint not found: {path}")
     ckpt = load_checkpoint(path)
     check_same_classes(LabelSpace.from_dict(ckpt["labels"]), labels, f"--init {path}")
-    theirs = ckpt.get("model_spec", {})
-    if theirs != mspec.to_dict():
-        diff = sorted(k for k in set(theirs) | set(mspec.to_dict()) if theirs.get(k) != mspec.to_dict().get(k))
+    diff = config_diff(ckpt.get("model_spec", {}), mspec.to_dict())
+    if diff:
         raise UsageError(f"--init {path} has a different architecture ({', '.join(diff)}); "
                          "use a checkpoint of the same stage, backbone and head")
     model.load_state_dict(ckpt["model"])
