@@ -49,6 +49,10 @@ fi
 if [ "$LANE" = all ] || [ "$LANE" = long-nodistill ]; then
   run runs/ferplus-student-r18-long-nodistill-s0 student --preset ferplus-student-r18-long-nodistill
 fi
+# not run yet: a teacher trained as long as the students (a 20-epoch student outgrows the 6-epoch teacher)
+if [ "$LANE" = teacher-long ]; then
+  run runs/ferplus-teacher-long teacher --preset ferplus-teacher-long
+fi
 if [ "$LANE" = all ] || [ "$LANE" = shufflenet-s1 ]; then
   run runs/ferplus-student-shufflenet-s1 student --preset ferplus-student-shufflenet --seed 1
   run runs/ferplus-student-shufflenet-nodistill-s1 student --preset ferplus-student-shufflenet-nodistill --seed 1
