@@ -13,7 +13,7 @@ OUT=benchmarks/results/students
 mkdir -p "$OUT"
 ckpts=()
 # the distilled students of benchmarks/README.md section 1 (the longest-trained one where there are two)
-declare -A trained=([resnet18]="runs/ferplus-student-r18-long-s0 runs/ferplus-student-r18-s0"
+declare -A trained=([resnet18]="runs/ferplus-student-r18-refresh-s0 runs/ferplus-student-r18-long-s0 runs/ferplus-student-r18-s0"
                     [mobilenet_v3_small]=runs/ferplus-student-mnv3-s0 [shufflenet_v2_x1_0]=runs/ferplus-student-shufflenet-s0)
 for bb in resnet18 mobilenet_v3_small shufflenet_v2_x1_0; do
   run=none

@@ -18,6 +18,8 @@ import statistics
 import sys
 from pathlib import Path
 
+import yaml
+
 from eemkit.bench.run import machine_info
 from eemkit.eval.evaluate import evaluate_checkpoint
 
@@ -35,6 +37,9 @@ RUNS = [
     ("STSN MobileNet v3 small, no distillation (seed 0)", "runs/ferplus-student-mnv3-nodistill-s0", "eemkit train student --preset ferplus-student-mnv3-nodistill --seed 0 --out runs/ferplus-student-mnv3-nodistill-s0"),
     ("STSN ResNet-18, distilled, 4 + 16 epochs (seed 0)", "runs/ferplus-student-r18-long-s0", "eemkit train student --preset ferplus-student-r18-long"),
     ("STSN ResNet-18, no distillation, 4 + 16 epochs (seed 0)", "runs/ferplus-student-r18-long-nodistill-s0", "eemkit train student --preset ferplus-student-r18-long-nodistill"),
+    ("KTN teacher, 2 x ResNet-18, 6 + 12 epochs", "runs/ferplus-teacher-long", "eemkit train teacher --preset ferplus-teacher-long"),
+    ("STSN ResNet-18, distilled, 4 + 16 + 6 epochs, last 6 from the 18-epoch teacher (seed 0)", "runs/ferplus-student-r18-refresh-s0", "eemkit train student --preset ferplus-student-r18-refresh"),
+    ("STSN ResNet-18, no distillation, 4 + 16 + 6 epochs (seed 0)", "runs/ferplus-student-r18-refresh-nodistill-s0", "eemkit train student --preset ferplus-student-r18-refresh-nodistill"),
 ] + [(f"KTN ablation: {'C-F labels' if cf == 'cf' else 'no C-F labels'}, {loss} (1 epoch x 400 steps)", f"runs/ablation/{cf}-{loss}",
       f"eemkit train teacher --preset ferplus-teacher --loss {loss} --epochs 1 --max-steps 400" + (" --no-coarse" if cf == "nocf" else "")
       + f" --out runs/ablation/{cf}-{loss}") for cf in ("cf", "nocf") for loss in ("ce", "reg", "adareg")]
@@ -51,8 +56,6 @@ def main() -> None:
         if not (run / "best.pt").is_file():
             continue
         hist = list(csv.DictReader(open(run / "metrics.csv")))
-        import yaml
-
         cfg = yaml.safe_load(open(run / "config.yaml"))
         cached = run / "eval-test" / "metrics.json"
         if cached.is_file() and cached.stat().st_mtime > (run / "best.pt").stat().st_mtime and "--fresh" not in sys.argv:
@@ -62,15 +65,18 @@ def main() -> None:
         png = out / f"confusion-{run.name}.png"
         png.write_bytes((run / "eval-test" / "confusion.png").read_bytes())
         best_epoch = max(hist, key=lambda r: float(r["val_accuracy"]))["epoch"]
-        before = []  # a run started with --init continues another: count that run's epochs and time too
-        if cfg.get("init"):
-            before = list(csv.DictReader(open(Path(cfg["init"]).parent / "metrics.csv")))
+        before, legs, up = [], [], cfg  # a run started with --init continues another: count its epochs and time too
+        while up.get("init"):
+            parent = Path(up["init"]).parent
+            prev = list(csv.DictReader(open(parent / "metrics.csv")))
+            before, legs = prev + before, [str(len(prev))] + legs
+            up = yaml.safe_load(open(parent / "config.yaml"))
         wall = sum(float(r["train_time_s"]) for r in before + hist) / 60
         rows.append({
             "name": name, "run": str(run), "command": cmd, "backbone": cfg["model"]["backbone"], "stage": cfg["stage"],
             "distill": cfg["loss"]["distill"] if cfg["stage"] == "student" else None, "seed": cfg["optim"]["seed"],
             "input_px": cfg["data"]["input_size"], "init": cfg.get("init"), "epochs_before_init": len(before),
-            "schedule": f"{len(before)}+{cfg['optim']['epochs']}" if before else str(cfg["optim"]["epochs"]),
+            "schedule": "+".join(legs + [str(cfg["optim"]["epochs"])]),
             "epochs_done": len(before) + len(hist), "epochs_planned": len(before) + cfg["optim"]["epochs"],
             "best_epoch": len(before) + int(best_epoch), "train_wall_min": wall,
             "epoch_min_mean": statistics.mean(float(r["train_time_s"]) for r in hist) / 60,

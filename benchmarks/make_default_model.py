@@ -1,7 +1,7 @@
 """Build the default model shipped inside the package (eemkit/assets/default-student.int8.onnx) and its
 model card, from a trained student checkpoint.
 
-Usage: .venv/bin/python benchmarks/make_default_model.py CKPT [DATA] [--why TEXT] [--train "eemkit train ..."]...
+Usage: .venv/bin/python benchmarks/make_default_model.py CKPT [DATA] [--why TEXT] [--train "eemkit train ..."]... [--threads N]
 Exports INT8 (CPU Q/DQ, min-max, the published calibration manifest), checks it against the checkpoint on
 the full FER+ test split, copies it into eemkit/assets/ and writes eemkit/assets/MODEL_CARD.md.
 """
@@ -29,23 +29,36 @@ def main() -> None:
     ap.add_argument("data", nargs="?", default="../shared/data/ferplus")
     ap.add_argument("--why", default="")
     ap.add_argument("--train", action="append", default=[], help="the training commands that produced CKPT, in order")
+    ap.add_argument("--threads", type=int, default=None, help="CPU threads for torch and ONNX Runtime (default: all)")
     a = ap.parse_args()
+    if a.threads:
+        import torch
+
+        torch.set_num_threads(a.threads)
     ck = load_checkpoint(a.ckpt)
     art = Path(a.ckpt).parent / "default-model"
     exp = export_checkpoint(a.ckpt, art, ExportOptions(int8=True, calib_manifest=MANIFEST, calib_data=a.data), log=print)
     onnx = exp["artifacts"]["onnx-int8"]["path"]
-    chk = check_artifact(onnx, a.ckpt, a.data, "ferplus", "test")
+    chk = check_artifact(onnx, a.ckpt, a.data, "ferplus", "test", threads=a.threads)
     ev = evaluate_checkpoint(a.ckpt, a.data, "ferplus", "test")
     ASSETS.mkdir(exist_ok=True)
     dst = ASSETS / "default-student.int8.onnx"
     shutil.copyfile(onnx, dst)
     cfg = ck["config"]
     m = chk["artifact_metrics"]
-    schedule = f"{cfg['optim']['epochs']} epochs, Adam lr {cfg['optim']['lr']} ({cfg['optim'].get('schedule', 'step')} schedule)"
-    if cfg.get("init"):
-        before = load_checkpoint(cfg["init"])["config"]["optim"]
-        schedule = (f"{before['epochs']} epochs (Adam lr {before['lr']}, {before.get('schedule', 'step')} schedule), then "
-                    f"{schedule} started from those weights (`--init {cfg['init']}`)")
+
+    def leg(c: dict) -> str:
+        o = c["optim"]
+        t = f", distilled from {c['teacher']}" if c["stage"] == "student" and c["loss"]["distill"] else ""
+        return f"{o['epochs']} epochs (Adam lr {o['lr']}, {o.get('schedule', 'step')} schedule{t})"
+
+    legs, up = [leg(cfg)], cfg
+    while up.get("init"):  # a run started with --init continues another: name every leg, first one first
+        init = up["init"]
+        up = load_checkpoint(init)["config"]
+        legs[0] = f"{legs[0]} started from `{init}`"
+        legs.insert(0, leg(up))
+    schedule = ", then ".join(legs)
     train_cmds = a.train or [
         "eemkit train teacher --preset ferplus-teacher",
         f"eemkit train student --preset {'ferplus-student-shufflenet' if 'shufflenet' in cfg['model']['backbone'] else 'ferplus-student-r18'}"
@@ -63,7 +76,7 @@ research only; models derived from them inherit that restriction. The FER+ label
 | --- | --- |
 | file | `eemkit/assets/default-student.int8.onnx` ({dst.stat().st_size / 1e6:.2f} MB) |
 | network | STSN student, {cfg['model']['backbone']} shared backbone, two-stream head (fine 8 classes + coarse 4) |
-| training | {cfg['stage']} stage, distillation {'on' if cfg['loss']['distill'] else 'off'}{' from ' + str(cfg['teacher']) if cfg['loss']['distill'] else ''}; {schedule}, batch {cfg['optim']['batch_size']}, seed {cfg['optim']['seed']}; from scratch (no ImageNet weights) |
+| training | {cfg['stage']} stage, distillation {'on' if cfg['loss']['distill'] else 'off'}; {schedule}; batch {cfg['optim']['batch_size']}, seed {cfg['optim']['seed']}; from scratch (no ImageNet weights) |
 | data and protocol | FER+ train (majority labels, 25,045 images), model selected on FER+ valid, scored on FER+ test (3,136 images, majority protocol) |
 | input | {cfg['data']['input_size']} px greyscale face crop (replicated to 3 channels), float NCHW normalised with ImageNet mean/std; the preprocessing is embedded in the ONNX metadata |
 | outputs | `fine_logits` (neutral, happiness, surprise, sadness, anger, disgust, fear, contempt), `coarse_logits` (positive, negative, neutral, surprise) |

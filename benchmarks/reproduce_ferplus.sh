@@ -8,7 +8,8 @@
 #   LANE=all (default) runs everything in order. On a 2-core CPU we ran the teacher alone (2 threads), then
 #   two lanes side by side with one thread each:
 #     THREADS=1 bash benchmarks/reproduce_ferplus.sh DATA distill & THREADS=1 bash benchmarks/reproduce_ferplus.sh DATA plain
-#   and, in a second session, the lanes long | mobilenet, long-nodistill, shufflenet-s1 the same way.
+#   and, in a second session, the lanes long | mobilenet, long-nodistill, shufflenet-s1 the same way; in a
+#   third, teacher-long alone, then refresh | refresh-nodistill.
 set -euo pipefail
 DATA=${1:-${EEMKIT_DATA:-../shared/data/ferplus}}
 LANE=${2:-all}
@@ -49,9 +50,17 @@ fi
 if [ "$LANE" = all ] || [ "$LANE" = long-nodistill ]; then
   run runs/ferplus-student-r18-long-nodistill-s0 student --preset ferplus-student-r18-long-nodistill
 fi
-# not run yet: a teacher trained as long as the students (a 20-epoch student outgrows the 6-epoch teacher)
-if [ "$LANE" = teacher-long ]; then
+# 12 more epochs for the teacher (a 20-epoch student outgrows the 6-epoch teacher), then 6 more epochs for the
+# 20-epoch ResNet-18 pair, the distilled one now distilled from the 18-epoch teacher (third session: the
+# teacher alone with 2 threads, then the refresh lanes side by side with one thread each)
+if [ "$LANE" = all ] || [ "$LANE" = teacher-long ]; then
   run runs/ferplus-teacher-long teacher --preset ferplus-teacher-long
+fi
+if [ "$LANE" = all ] || [ "$LANE" = refresh ]; then
+  run runs/ferplus-student-r18-refresh-s0 student --preset ferplus-student-r18-refresh
+fi
+if [ "$LANE" = all ] || [ "$LANE" = refresh-nodistill ]; then
+  run runs/ferplus-student-r18-refresh-nodistill-s0 student --preset ferplus-student-r18-refresh-nodistill
 fi
 if [ "$LANE" = all ] || [ "$LANE" = shufflenet-s1 ]; then
   run runs/ferplus-student-shufflenet-s1 student --preset ferplus-student-shufflenet --seed 1
