@@ -22,6 +22,7 @@ import yaml
 
 from eemkit.bench.run import machine_info
 from eemkit.eval.evaluate import evaluate_checkpoint
+from eemkit.train.checkpoint import init_chain
 
 RUNS = [
     ("KTN teacher, 2 x ResNet-18", "runs/ferplus-teacher", "eemkit train teacher --preset ferplus-teacher"),
@@ -65,12 +66,9 @@ def main() -> None:
         png = out / f"confusion-{run.name}.png"
         png.write_bytes((run / "eval-test" / "confusion.png").read_bytes())
         best_epoch = max(hist, key=lambda r: float(r["val_accuracy"]))["epoch"]
-        before, legs, up = [], [], cfg  # a run started with --init continues another: count its epochs and time too
-        while up.get("init"):
-            parent = Path(up["init"]).parent
-            prev = list(csv.DictReader(open(parent / "metrics.csv")))
-            before, legs = prev + before, [str(len(prev))] + legs
-            up = yaml.safe_load(open(parent / "config.yaml"))
+        # a run started with --init continues others: count their epochs and time too
+        earlier = [list(csv.DictReader(open(folder / "metrics.csv"))) for folder, _ in init_chain(cfg)]
+        before, legs = [r for h in earlier for r in h], [str(len(h)) for h in earlier]
         wall = sum(float(r["train_time_s"]) for r in before + hist) / 60
         rows.append({
             "name": name, "run": str(run), "command": cmd, "backbone": cfg["model"]["backbone"], "stage": cfg["stage"],

@@ -17,7 +17,7 @@ from eemkit.bench.run import machine_info
 from eemkit.eval.evaluate import evaluate_checkpoint
 from eemkit.eval.parity import check_artifact
 from eemkit.export.api import ExportOptions, export_checkpoint
-from eemkit.train.checkpoint import load_checkpoint
+from eemkit.train.checkpoint import init_chain, load_checkpoint
 
 ASSETS = Path("eemkit/assets")
 MANIFEST = "calibration/ferplus-train-512-seed0-64px.json"
@@ -52,13 +52,9 @@ def main() -> None:
         t = f", distilled from {c['teacher']}" if c["stage"] == "student" and c["loss"]["distill"] else ""
         return f"{o['epochs']} epochs (Adam lr {o['lr']}, {o.get('schedule', 'step')} schedule{t})"
 
-    legs, up = [leg(cfg)], cfg
-    while up.get("init"):  # a run started with --init continues another: name every leg, first one first
-        init = up["init"]
-        up = load_checkpoint(init)["config"]
-        legs[0] = f"{legs[0]} started from `{init}`"
-        legs.insert(0, leg(up))
-    schedule = ", then ".join(legs)
+    # a run started with --init continues others: name every leg, first one first, each with where it started
+    configs = [c for _, c in init_chain(cfg)] + [cfg]
+    schedule = ", then ".join(leg(c) + (f" started from `{c['init']}`" if c.get("init") else "") for c in configs)
     train_cmds = a.train or [
         "eemkit train teacher --preset ferplus-teacher",
         f"eemkit train student --preset {'ferplus-student-shufflenet' if 'shufflenet' in cfg['model']['backbone'] else 'ferplus-student-r18'}"

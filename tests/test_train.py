@@ -4,6 +4,7 @@ import signal
 
 import pytest
 import torch
+import yaml
 from typer.testing import CliRunner
 
 from eemkit.cli.app import app
@@ -248,3 +249,19 @@ def test_resume_checkpoint_from_before_a_new_config_key(ferplus_slice, tmp_path)
     del ck["config"]["optim"]["schedule"], ck["config"]["init"]
     torch.save(ck, tmp_path / "old" / "last.pt")
     assert len(train(_cfg(ferplus_slice, tmp_path / "old"), resume=True).history) == 2
+
+
+def test_init_chain_traces_every_earlier_run(tmp_path):
+    from eemkit.train.checkpoint import init_chain
+
+    def run(name, init=None):
+        (tmp_path / name).mkdir()
+        cfg = {"stage": "student", "init": str(tmp_path / init / "best.pt") if init else None}
+        (tmp_path / name / "config.yaml").write_text(yaml.safe_dump(cfg))
+        return cfg
+
+    run("a"), run("b", "a")
+    last = run("c", "b")
+    assert [f.name for f, _ in init_chain(last)] == ["a", "b"] and init_chain({"init": None}) == []
+    with pytest.raises(UsageError, match="no run folder"):
+        init_chain({"init": str(tmp_path / "gone" / "best.pt")})

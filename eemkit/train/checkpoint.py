@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 
 from eemkit.errors import EemkitError, UsageError
 
@@ -54,6 +55,20 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         if key not in ckpt:
             raise UsageError(f"{path} is an incomplete eemkit checkpoint (missing {key!r})")
     return ckpt
+
+
+def init_chain(config: dict[str, Any]) -> list[tuple[Path, dict[str, Any]]]:
+    """The runs that a run started with `--init` continues, oldest first, each as (run folder, its config.yaml).
+    Empty for a run that started from scratch."""
+    chain: list[tuple[Path, dict[str, Any]]] = []
+    up = config
+    while up.get("init"):
+        folder = Path(up["init"]).parent
+        if not (folder / "config.yaml").is_file() or any(folder == f for f, _ in chain):
+            raise UsageError(f"--init {up['init']}: no run folder with a config.yaml to trace it to")
+        up = yaml.safe_load((folder / "config.yaml").read_text())
+        chain.insert(0, (folder, up))
+    return chain
 
 
 def file_sha256(path: str | Path) -> str:
