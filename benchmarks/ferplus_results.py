@@ -78,6 +78,7 @@ def main() -> None:
             "epochs_done": len(before) + len(hist), "epochs_planned": len(before) + cfg["optim"]["epochs"],
             "best_epoch": len(before) + int(best_epoch), "train_wall_min": wall,
             "epoch_min_mean": statistics.mean(float(r["train_time_s"]) for r in hist) / 60,
+            "epoch_min": [round(float(r["train_time_s"]) / 60, 2) for r in hist],
             "images_per_s_mean": statistics.mean(float(r["images_per_s"]) for r in hist),
             "test_accuracy": m["accuracy"], "test_average": m["average"], "test_coarse_accuracy": m["coarse_accuracy"],
             "val_accuracy_best": max(float(r["val_accuracy"]) for r in hist), "per_class": m["per_class"],
