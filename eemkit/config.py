@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from eemkit.config_checks import check_ranges
 from eemkit.errors import UsageError
 from eemkit.losses.objectives import LossConfig
 
@@ -23,6 +24,9 @@ DEFAULT_DATA = os.environ.get("EEMKIT_DATA", "../shared/data/ferplus")
 
 @dataclass(frozen=True)
 class DataConfig:
+    def __post_init__(self) -> None:  # value ranges live in eemkit/config_checks.py
+        check_ranges(self, "data")
+
     path: str = DEFAULT_DATA
     format: str = "ferplus"
     label_mode: str = "majority"
@@ -38,6 +42,9 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
+    def __post_init__(self) -> None:  # value ranges live in eemkit/config_checks.py
+        check_ranges(self, "model")
+
     backbone: str = "resnet18"
     small_stem: bool = False
     hidden: int = 256
@@ -49,6 +56,9 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class OptimConfig:
+    def __post_init__(self) -> None:  # value ranges live in eemkit/config_checks.py
+        check_ranges(self, "optim")
+
     lr: float = 1e-4
     weight_decay: float = 5e-4
     batch_size: int = 32
@@ -135,6 +145,8 @@ def _coerce(name: str, f: dataclasses.Field, value: Any) -> Any:
 def _deep_update(base: dict, upd: dict) -> dict:
     out = dict(base)
     for k, v in upd.items():
+        if isinstance(out.get(k), dict) and not isinstance(v, dict):
+            raise UsageError(f"config section {k!r} cannot be set to {v!r}; set its keys with {k}.key=value")
         out[k] = _deep_update(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
 
@@ -162,7 +174,8 @@ def load_preset(name_or_path: str) -> dict:
 
 
 def parse_override(text: str) -> dict:
-    """'optim.lr=1e-3' -> {'optim': {'lr': 0.001}} (the value is parsed as YAML)."""
+    """'optim.lr=0.001' -> {'optim': {'lr': 0.001}} (the value is parsed as YAML; '1e-3' stays text until
+    the config coerces it to the key's type)."""
     import yaml
 
     if "=" not in text:
