@@ -1,0 +1,149 @@
+"""Files in and out, safely: atomic writes, output paths checked before the work starts, and image
+decoding that turns every OpenCV failure into the package's own error.
+
+Every file eemkit writes goes through `atomic_write_*` / `atomic_open`: the content goes to a temp
+file in the same folder, is flushed and fsynced, then renamed over the target with os.replace, so a
+crash, a full disk or Ctrl-C never leaves a truncated file where a good one was. Imports neither
+torch nor onnx (the runtime path uses it too).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Iterator
+
+from eemkit.errors import EemkitError, UsageError
+
+
+def _oserror(err: OSError, path: Path, what: str) -> EemkitError:
+    reason = err.strerror or type(err).__name__
+    return EemkitError(f"cannot write {what} {path}: {reason}")
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | Path, mode: str = "w", newline: str | None = None, what: str = "file") -> Iterator[IO]:
+    """Open a temp file beside `path` for writing; on a clean exit it replaces `path` atomically.
+
+    Raises EemkitError naming the file when the folder is missing or the write fails (disk full,
+    read-only); the temp file is removed and an existing `path` is left untouched.
+    """
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
+    except OSError as err:
+        raise _oserror(err, path, what) from None
+    try:
+        kwargs = {} if "b" in mode else {"newline": newline, "encoding": "utf-8"}
+        with os.fdopen(fd, mode, **kwargs) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as err:
+        _unlink(tmp)
+        raise _oserror(err, path, what) from None
+    except BaseException:
+        _unlink(tmp)
+        raise
+
+
+def _unlink(tmp: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes, what: str = "file") -> Path:
+    with atomic_open(path, "wb", what=what) as fh:
+        fh.write(data)
+    return Path(path)
+
+
+def atomic_write_text(path: str | Path, text: str, what: str = "file") -> Path:
+    with atomic_open(path, "w", what=what) as fh:
+        fh.write(text)
+    return Path(path)
+
+
+def atomic_copy(src: str | Path, dst: str | Path, what: str = "file") -> Path:
+    with open(src, "rb") as s, atomic_open(dst, "wb", what=what) as d:
+        for chunk in iter(lambda: s.read(1 << 20), b""):
+            d.write(chunk)
+    return Path(dst)
+
+
+def save_onnx(proto, path: str | Path) -> Path:
+    """onnx.save, atomically (the model is serialised in memory first)."""
+    return atomic_write_bytes(path, proto.SerializeToString(), what="ONNX model")
+
+
+# ---------------------------------------------------------------- checks before the work starts
+def _nearest_existing(path: Path) -> Path:
+    p = path.absolute()
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return p
+
+
+def _writable(folder: Path) -> bool:
+    return os.access(folder, os.W_OK | os.X_OK)
+
+
+def check_output_dir(path: str | Path, what: str = "output folder") -> Path:
+    """Raise UsageError unless `path` is a folder eemkit can write into, or can be created.
+
+    Names the reason: `path` is a file, a parent is a file, or the folder (or the nearest existing
+    parent, for a folder still to be created) is not writable / on a read-only file system.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{what} {path} is a file, not a folder; choose another path")
+    base = _nearest_existing(path)
+    if not base.is_dir():
+        raise UsageError(f"cannot create {what} {path}: {base} is a file, not a folder")
+    if not _writable(base):
+        raise UsageError(f"{what} {path} is not writable ({base} is read-only or not yours); choose another path")
+    return path
+
+
+def check_output_file(path: str | Path, what: str = "output file") -> Path:
+    """Raise UsageError unless `path` can be written: its folder exists and is writable, and `path`
+    is not a folder. Call it before long work whose result goes to `path`."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise UsageError(f"{what} {path} is a folder; give a file name")
+    if not parent.is_dir():
+        raise UsageError(f"the folder of {what} {path} does not exist; create {parent} first")
+    if not _writable(parent):
+        raise UsageError(f"{what} {path} cannot be written: {parent} is read-only or not yours")
+    return path
+
+
+def ensure_dir(path: str | Path, what: str = "output folder") -> Path:
+    """check_output_dir, then create the folder (and its parents)."""
+    path = check_output_dir(path, what)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"cannot create {what} {path}: {err.strerror or type(err).__name__}") from None
+    return path
+
+
+# ---------------------------------------------------------------- reading images
+def read_image(path: str | Path, flags: int | None = None):
+    """cv2.imread that raises EemkitError for a missing, empty, corrupt or oversized image
+    (OpenCV refuses headers above CV_IO_MAX_IMAGE_PIXELS with an exception, not None)."""
+    import cv2
+
+    try:
+        img = cv2.imread(str(path), cv2.IMREAD_COLOR if flags is None else flags)
+    except cv2.error as err:
+        lines = [ln for ln in str(err).splitlines() if ln.strip()]
+        reason = "larger than OpenCV's pixel limit" if "CV_IO_MAX_IMAGE_PIXELS" in str(err) else (lines[-1] if lines else "decode error")
+        raise EemkitError(f"cannot read image {path} ({reason})") from None
+    if img is None:
+        raise EemkitError(f"cannot read image {path} (missing, empty or not an image)")
+    return img
