@@ -95,7 +95,7 @@ class TrainConfig:
 
 
 # keys that may change between a run and its --resume without breaking exactness
-RESUME_MUTABLE = {"out", "optim.epochs", "optim.threads", "data.path", "data.skip_bad", "teacher", "optim.eval_batch", "optim.device"}
+RESUME_MUTABLE = {"out", "optim.epochs", "data.path", "data.skip_bad", "teacher", "optim.eval_batch", "optim.device"}
 
 _SECTIONS = {"data": DataConfig, "model": ModelConfig, "loss": LossConfig, "optim": OptimConfig}
 
@@ -220,4 +220,6 @@ def config_diff(a: dict, b: dict, prefix: str = "") -> list[str]:
 def save_config(cfg: TrainConfig, path: Path) -> None:
     import yaml
 
-    path.write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    from eemkit.io_utils import atomic_write_text
+
+    atomic_write_text(path, yaml.safe_dump(cfg.to_dict(), sort_keys=False), what="config")

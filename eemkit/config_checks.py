@@ -67,4 +67,14 @@ def check_ranges(obj: Any, section: str) -> None:
     for key, allowed in CHOICES.get(section, {}).items():
         v = getattr(obj, key, None)
         if v not in allowed:
-            raise UsageError(f"config key {section}.{key} must be one of {', '.join(allowed)}, got {v!r}")
+            raise UsageError(f"unknown {section}.{key} {v!r}; choose one of: {', '.join(allowed)}")
+
+
+def describe_diff(saved: dict, now: dict, keys: list[str]) -> str:
+    """'optim.lr (checkpoint: 0.001, now: 0.5), ...' for dotted keys of two config dicts."""
+    def value(d: dict, key: str):
+        for part in key.split("."):
+            d = d.get(part) if isinstance(d, dict) else None
+        return d
+
+    return ", ".join(f"{k} (checkpoint: {value(saved, k)!r}, now: {value(now, k)!r})" for k in keys)

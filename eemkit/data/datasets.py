@@ -21,6 +21,7 @@ import numpy as np
 
 from eemkit.data.preprocess import PreprocessSpec, prepare_image
 from eemkit.errors import EemkitError, UsageError
+from eemkit.io_utils import read_image
 from eemkit.labels import DATASET_CLASSES, FERPLUS_CLASSES, LabelSpace, canonical_name
 
 FORMATS = ("ferplus", "rafdb", "affectnet", "affectnet7", "fer2013", "folder")
@@ -279,9 +280,7 @@ def _read_image(rec: Record) -> np.ndarray:
 
     if rec.pixels is not None:
         return rec.pixels
-    img = cv2.imread(str(rec.path), cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise EemkitError(f"cannot read image {rec.path} (missing, empty or not an image)")
+    img = read_image(rec.path, cv2.IMREAD_UNCHANGED)
     if img.dtype != np.uint8:
         img = cv2.normalize(img, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
     if img.ndim == 3 and img.shape[2] == 4:

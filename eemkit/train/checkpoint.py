@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -22,21 +23,39 @@ FORMAT = "eemkit-checkpoint"
 
 
 def save_checkpoint(payload: dict[str, Any], path: str | Path) -> Path:
-    """Write `payload` to `path` atomically: a crash mid-write never leaves a truncated file."""
+    """Write `payload` to `path` atomically: a crash mid-write never leaves a truncated file. Raises
+    EemkitError naming the file when it cannot be written (the previous file is kept)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    tmp = ""
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         with os.fdopen(fd, "wb") as fh:
             torch.save({"format": FORMAT, **payload}, fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except BaseException as err:
+        why = _write_failure(err, path.parent) if isinstance(err, (OSError, RuntimeError)) else None
+        if tmp and os.path.exists(tmp):
             os.unlink(tmp)
+        if why is not None:  # torch.save reports a full disk as a RuntimeError
+            raise EemkitError(f"cannot write checkpoint {path}: {why}; the previous checkpoint is kept") from None
         raise
     return path
+
+
+def _write_failure(err: BaseException, folder: Path) -> str:
+    if isinstance(err, OSError) and err.strerror:
+        return err.strerror
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        free = None
+    first = (str(err).splitlines() or [type(err).__name__])[0]
+    if free is not None and free < (64 << 20):
+        return f"the disk is full ({free / 1e6:.1f} MB free; torch: {first})"
+    return f"{type(err).__name__}: {first}"
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

@@ -13,9 +13,6 @@ import csv
 import json
 import logging
 import math
-import os
-import signal
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,15 +23,19 @@ import torch
 
 from eemkit import __version__
 from eemkit.config import RESUME_MUTABLE, TrainConfig, config_diff, save_config
+from eemkit.config_checks import describe_diff
 from eemkit.data.datasets import ImageSet, available_splits, balanced_weights, load_split
+from eemkit.data.holdout import HOLDOUT_FRACTION, holdout_split, require_two_classes
 from eemkit.data.preprocess import PreprocessSpec, to_model_input
 from eemkit.errors import EemkitError, TrainingDiverged, UsageError
 from eemkit.eval.evaluate import check_same_classes, evaluate_imageset
+from eemkit.io_utils import atomic_open, atomic_write_text, check_output_dir, ensure_dir
 from eemkit.labels import LabelSpace
 from eemkit.losses.objectives import EEMObjective
 from eemkit.models import ModelSpec, create_model
 from eemkit.train.checkpoint import build_from_checkpoint, load_checkpoint, save_checkpoint
 from eemkit.train.distributed import DistContext, setup_distributed
+from eemkit.train.stop import StopFlag
 
 log = logging.getLogger("eemkit.train")
 
@@ -77,11 +78,20 @@ def load_data(cfg: TrainConfig, reporter: Reporter) -> tuple[ImageSet, ImageSet 
     spec = PreprocessSpec.for_input(d.input_size, d.crop_pct, d.color)
     reporter.message(f"loading {d.format} from {d.path} at {spec.resize_size}px")
     train = load_split(d.path, d.format, "train", spec, d.label_mode, d.skip_bad, d.limit, log=reporter.message)
-    splits = available_splits(d.path, d.format)
-    val_split = "valid" if "valid" in splits else ("test" if "test" in splits else None)
-    valid = None
-    if val_split is not None:
-        valid = load_split(d.path, d.format, val_split, spec, "majority", d.skip_bad, d.valid_limit, log=reporter.message)
+    require_two_classes(train)
+    if "valid" in available_splits(d.path, d.format):
+        valid = load_split(d.path, d.format, "valid", spec, "majority", d.skip_bad, d.valid_limit, log=reporter.message)
+        return train, valid, spec
+    # never select on the test split: hold out part of train instead, and say so
+    train, valid = holdout_split(train, HOLDOUT_FRACTION, cfg.optim.seed)
+    if valid is None:
+        reporter.message(f"{d.path} has no valid split and too few images to hold some out: the best epoch is "
+                         "chosen by training accuracy")
+        return train, None, spec
+    if d.valid_limit:
+        valid = valid.subset(np.arange(min(d.valid_limit, len(valid))))
+    reporter.message(f"{d.path} has no valid split: held out {len(valid)} training images ({HOLDOUT_FRACTION:.0%} "
+                     f"per class, seed {cfg.optim.seed}) to choose the best epoch; the test split is not used")
     return train, valid, spec
 
 
@@ -92,6 +102,9 @@ def _load_teacher(cfg: TrainConfig, labels: LabelSpace) -> torch.nn.Module | Non
         raise UsageError("distilling a student needs --teacher CKPT (or --no-distill)")
     teacher, ckpt = build_from_checkpoint(cfg.teacher)
     check_same_classes(LabelSpace.from_dict(ckpt["labels"]), labels, f"teacher {cfg.teacher}")
+    if ckpt["model_spec"].get("kind") != "teacher":
+        raise UsageError(f"--teacher {cfg.teacher} is a {ckpt['model_spec'].get('kind')} checkpoint, not a teacher; "
+                         "pass the best.pt of an `eemkit train teacher` run")
     for p in teacher.parameters():
         p.requires_grad_(False)
     return teacher.eval()
@@ -155,14 +168,15 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
     """Train the stage `cfg.stage` and write checkpoints/metrics under cfg.out.
 
     Raises UsageError for bad settings or data, TrainingDiverged on a non-finite loss (the last good
-    checkpoint is kept), EemkitError(code 130) on Ctrl-C after saving a resumable checkpoint.
+    checkpoint is kept), EemkitError(code 130 / 143) on Ctrl-C / SIGTERM after saving a resumable checkpoint
+    at a step boundary, EemkitError when a checkpoint cannot be written (disk full).
     """
     reporter = reporter or _NullReporter()
     ctx = setup_distributed(cfg.optim.device)
     o = cfg.optim
     if o.threads > 0:
         torch.set_num_threads(o.threads)
-    out = Path(cfg.out)
+    out = check_output_dir(cfg.out, "--out")
     last_path, best_path = out / "last.pt", out / "best.pt"
     if not resume and last_path.exists():
         raise UsageError(f"{last_path} exists; pass --resume to continue it or choose another --out")
@@ -177,7 +191,8 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
             saved = prev["config"]
         diff = [k for k in config_diff(saved, cfg.to_dict()) if k not in RESUME_MUTABLE]
         if diff:
-            raise UsageError(f"--resume with a changed config; these keys differ from the checkpoint: {', '.join(diff)}")
+            raise UsageError(f"--resume with a changed config; these keys differ from the checkpoint: "
+                             f"{describe_diff(saved, cfg.to_dict(), diff)}")
 
     train_set, valid_set, spec = load_data(cfg, reporter)
     labels = train_set.labels
@@ -216,7 +231,7 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
         model = model.to(memory_format=torch.channels_last)
     net = ctx.wrap(model)
     if ctx.is_main:
-        out.mkdir(parents=True, exist_ok=True)
+        ensure_dir(out, "--out")
         save_config(cfg, out / "config.yaml")
 
     weights = balanced_weights(train_set.fine, labels.n_fine) if cfg.data.balanced else None
@@ -225,11 +240,11 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
     soft_t = torch.from_numpy(train_set.soft) if cfg.data.label_mode == "probability" else None
     gen = torch.Generator()
 
-    def save(epoch: int, step: int, acc: dict) -> None:
+    def save(epoch: int, step: int, acc: dict, path: Path = last_path) -> None:
         if ctx.is_main:
-            save_checkpoint(_payload(cfg, spec, mspec, labels, model, opt, sched, objective, epoch, step, history, best, acc), last_path)
+            save_checkpoint(_payload(cfg, spec, mspec, labels, model, opt, sched, objective, epoch, step, history, best, acc), path)
 
-    stop = _StopFlag()
+    stop = StopFlag(reporter.message)
     for epoch in range(start_epoch, o.epochs):
         order = _epoch_order(n, cfg, epoch, weights, ctx)
         steps = len(order) // o.batch_size
@@ -285,8 +300,8 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
             stop.restore()
             save(epoch, done, acc)
             ctx.close()
-            raise EemkitError(f"interrupted at epoch {epoch + 1}, step {done}; checkpoint saved to {last_path}: "
-                              "continue with --resume", code=130) from None
+            raise EemkitError(f"interrupted ({stop.signal_name}) at epoch {epoch + 1}, step {done}; checkpoint saved to "
+                              f"{last_path}: continue with --resume", code=stop.exit_code) from None
         except BaseException:
             stop.restore()
             ctx.close()
@@ -302,36 +317,14 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
         is_best = not best or row[key] > best.get(key, -math.inf)
         if is_best:
             best = dict(row)
+            save(epoch + 1, 0, {}, best_path)  # before last.pt names it as the best (a full disk stops here)
         save(epoch + 1, 0, {})
         if ctx.is_main:
-            if is_best:
-                save_checkpoint(load_checkpoint(last_path), best_path)
             _write_metrics(out, history)
         reporter.end_epoch(row)
     stop.restore()
     ctx.close()
     return TrainResult(out, best_path, last_path, history, best)
-
-
-class _StopFlag:
-    """Ctrl-C during training sets a flag; the loop stops at the next step boundary and saves, so the
-    checkpoint never holds a half-applied step."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._old = None
-        if threading.current_thread() is threading.main_thread():
-            self._old = signal.signal(signal.SIGINT, self._handle)
-
-    def _handle(self, signum, frame) -> None:
-        if self.requested:  # a second Ctrl-C stops at once
-            raise KeyboardInterrupt
-        self.requested = True
-
-    def restore(self) -> None:
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
-            self._old = None
 
 
 def _grad_share(objective: EEMObjective, res: dict, target: torch.Tensor, loss: torch.Tensor, lam: float,
@@ -362,13 +355,11 @@ def _write_metrics(out: Path, history: list[dict]) -> None:
     keys: list[str] = []
     for r in history:
         keys += [k for k in r if k not in keys]
-    tmp = out / ".metrics.csv.tmp"
-    with open(tmp, "w", newline="") as fh:
+    with atomic_open(out / "metrics.csv", "w", newline="", what="metrics") as fh:
         w = csv.DictWriter(fh, fieldnames=keys)
         w.writeheader()
         w.writerows(history)
-    os.replace(tmp, out / "metrics.csv")
-    (out / "history.json").write_text(json.dumps(history, indent=1))
+    atomic_write_text(out / "history.json", json.dumps(history, indent=1), what="history")
     try:
         from torch.utils.tensorboard import SummaryWriter  # only when tensorboard is installed
     except ImportError:
