@@ -105,6 +105,29 @@ def ferplus_slice(tmp_path_factory) -> Path:
     return make_synthetic_ferplus(tmp_path_factory.mktemp("ferplus") / "ferplus")
 
 
+@pytest.fixture
+def read_only_dir(tmp_path, monkeypatch) -> Path:
+    """A folder that behaves as on a read-only file system, even for root: os.access denies writing
+    and mkdir below it fails with EROFS."""
+    import errno
+
+    ro = tmp_path / "read-only"
+    ro.mkdir()
+    real_access, real_mkdir = os.access, Path.mkdir
+
+    def access(p, mode, *a, **k):
+        return False if str(p).startswith(str(ro)) and mode & os.W_OK else real_access(p, mode, *a, **k)
+
+    def mkdir(self, *a, **k):
+        if str(self).startswith(str(ro) + os.sep):
+            raise OSError(errno.EROFS, "Read-only file system", str(self))
+        return real_mkdir(self, *a, **k)
+
+    monkeypatch.setattr(os, "access", access)
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    return ro
+
+
 def face_like(rng: np.random.Generator, label: int, size: int = 48, rgb: bool = False) -> np.ndarray:
     """A synthetic image whose pattern depends on the label (learnable, not a face)."""
     img = rng.integers(0, 40, (size, size), dtype=np.uint8)
@@ -133,13 +156,15 @@ def write_png(path: Path, img: np.ndarray) -> None:
 
 @pytest.fixture(scope="session")
 def tiny_student(tmp_path_factory, ferplus_slice) -> Path:
-    """A tiny ResNet-18 student (input 32 px) trained for 32 steps on the synthetic FER+ set, to 100 %
-    on its test split with wide margins, so FP16 and INT8 parity hold and a perturbed artifact fails."""
+    """A tiny ResNet-18 student (input 32 px, no crop: a foreign-model description of it is exact) trained
+    for 32 steps on the synthetic FER+ set, to 100 % on its test split with wide margins, so FP16 and INT8
+    parity hold and a perturbed artifact fails."""
     from eemkit.config import resolve_config
     from eemkit.train.loop import train
 
     out = tmp_path_factory.mktemp("tiny_student")
-    cfg = resolve_config(None, [{"stage": "student", "out": str(out), "data": {"path": str(ferplus_slice), "input_size": 32},
+    cfg = resolve_config(None, [{"stage": "student", "out": str(out), "data": {"path": str(ferplus_slice),
+                                                                              "input_size": 32, "crop_pct": 1.0},
                                  "loss": {"loss": "ce", "distill": False},
                                  "optim": {"epochs": 2, "batch_size": 8, "lr": 1e-3, "probe_every": 0}}])
     train(cfg)
