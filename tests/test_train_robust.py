@@ -121,13 +121,8 @@ def test_out_that_is_a_file_is_a_usage_error(ferplus_slice, tmp_path):
     assert _one_line(_train_cli(ferplus_slice, tmp_path / "run"), 2, "is a file"), "see output"
 
 
-def test_out_on_a_read_only_file_system_is_a_usage_error(ferplus_slice, tmp_path, monkeypatch):
-    ro = tmp_path / "ro"
-    ro.mkdir()
-    real_access = os.access
-    monkeypatch.setattr(os, "access", lambda p, mode, **k: False if str(p).startswith(str(ro)) and mode & os.W_OK
-                        else real_access(p, mode, **k))
-    assert _one_line(_train_cli(ferplus_slice, ro / "run"), 2, "not writable"), "see output"
+def test_out_on_a_read_only_file_system_is_a_usage_error(ferplus_slice, read_only_dir):
+    assert _one_line(_train_cli(ferplus_slice, read_only_dir / "run"), 2, "not writable"), "see output"
 
 
 def test_out_is_checked_before_the_data_is_loaded(tmp_path):

@@ -46,6 +46,17 @@ def compare_logits(ref: np.ndarray, got: np.ndarray) -> dict:
             "cosine_mean": float(cos.mean()), "cosine_min": float(cos.min())}
 
 
+def _check_same_checkpoint(meta: dict, artifact: str | Path, checkpoint: str | Path) -> None:
+    """An artifact records the hash of the checkpoint it was exported from; comparing it with another
+    checkpoint measures nothing. Foreign models (no hash) are taken as described."""
+    from eemkit.train.checkpoint import file_sha256
+
+    want = meta.get("checkpoint_sha256")
+    if want and want != file_sha256(checkpoint):
+        raise UsageError(f"{artifact} was exported from another checkpoint (sha256 {want[:12]}...), not from "
+                         f"{checkpoint} (sha256 {file_sha256(checkpoint)[:12]}...); pass the checkpoint it was exported from")
+
+
 def check_artifact(artifact: str | Path, checkpoint: str | Path, data: str | Path, fmt: str = "ferplus",
                    split: str = "test", tolerance: Tolerance | None = None, fallback_meta: dict | None = None,
                    limit: int | None = None, skip_bad: bool = False, threads: int | None = None,
@@ -56,6 +67,7 @@ def check_artifact(artifact: str | Path, checkpoint: str | Path, data: str | Pat
 
     ref = TorchRunner(checkpoint, threads=threads)
     art = open_runner(artifact, threads=threads, fallback_meta=fallback_meta)
+    _check_same_checkpoint(art.meta, artifact, checkpoint)
     if tuple(art.labels.fine) != tuple(ref.labels.fine):
         raise UsageError(f"{artifact} predicts {list(art.labels.fine)} but {checkpoint} predicts {list(ref.labels.fine)}")
     ref_data = load_split(data, fmt, split, ref.spec, skip_bad=skip_bad, limit=limit, progress=progress)

@@ -17,7 +17,8 @@ from eemkit.errors import UsageError
 from eemkit.export import calibration as cal
 from eemkit.export.metadata import embed, read_onnx_metadata, write_sidecar
 from eemkit.export.onnx_export import check_out_path, convert_fp16, export_onnx
-from eemkit.export.quantize import cache_key, quantize_int8
+from eemkit.export.quantize import METHODS, TARGETS, cache_key, quantize_int8
+from eemkit.io_utils import atomic_write_text, check_output_dir, ensure_dir, save_onnx
 from eemkit.labels import LabelSpace
 from eemkit.train.checkpoint import build_from_checkpoint, file_sha256
 
@@ -57,21 +58,14 @@ def export_checkpoint(ckpt_path: str | Path, out_dir: str | Path, opts: ExportOp
     calibration data or with too few images, calibration images of another class set or size, and
     EemkitError for --format engine where TensorRT or a GPU is missing.
     """
-    if opts.format not in ("onnx", "engine"):
-        raise UsageError(f"unknown export format {opts.format!r}; choose onnx or engine")
-    out = Path(out_dir)
-    if not out.exists():
-        if not out.parent.is_dir():
-            raise UsageError(f"output folder {out.parent} does not exist")
-        out.mkdir()
-    check_out_path(out / "model.onnx")
+    out = _check_request(out_dir, opts)
     if opts.format == "engine":
         from eemkit.export.tensorrt import require_tensorrt
 
         require_tensorrt()  # fail before any work, with what to install
-    if opts.int8 and not (opts.calib_data or opts.calib_manifest):
-        raise UsageError("--int8 needs a calibration set: pass --calib-data PATH (or --calib-manifest FILE)")
     model, ckpt = build_from_checkpoint(ckpt_path)
+    ensure_dir(out, "--out")
+    check_out_path(out / "model.onnx")
     sha = file_sha256(ckpt_path)
     labels = LabelSpace.from_dict(ckpt["labels"])
     spec = PreprocessSpec.from_dict(ckpt["preprocess"])
@@ -103,8 +97,24 @@ def export_checkpoint(ckpt_path: str | Path, out_dir: str | Path, opts: ExportOp
     if opts.format == "engine":
         arts.update(_build_engines(out, arts, spec, opts, calib_inputs, log))
     result = {"checkpoint": str(ckpt_path), "checkpoint_sha256": sha, "out_dir": str(out), "artifacts": arts}
-    (out / "export.json").write_text(json.dumps(result, indent=2))
+    atomic_write_text(out / "export.json", json.dumps(result, indent=2), what="export manifest")
     return result
+
+
+def _check_request(out_dir: str | Path, opts: ExportOptions) -> Path:
+    """Every option and the output folder, checked before anything is written (nothing is created here)."""
+    if opts.format not in ("onnx", "engine"):
+        raise UsageError(f"unknown export format {opts.format!r}; choose onnx or engine")
+    if opts.calib_method not in METHODS:
+        raise UsageError(f"unknown calibration method {opts.calib_method!r}; choose one of: {', '.join(METHODS)}")
+    if opts.int8_target not in TARGETS:
+        raise UsageError(f"unknown INT8 target {opts.int8_target!r}; choose one of: {', '.join(TARGETS)}")
+    if opts.int8 and not (opts.calib_data or opts.calib_manifest):
+        raise UsageError("--int8 needs a calibration set: pass --calib-data PATH (or --calib-manifest FILE)")
+    out = Path(out_dir)
+    if not out.exists() and not out.parent.is_dir():
+        raise UsageError(f"output folder {out.parent} does not exist")
+    return check_output_dir(out, "--out")
 
 
 def engine_from_onnx(onnx_path: str | Path, out_dir: str | Path, opts: ExportOptions,
@@ -117,8 +127,7 @@ def engine_from_onnx(onnx_path: str | Path, out_dir: str | Path, opts: ExportOpt
     meta = read_onnx_metadata(onnx_path)
     if meta is None:
         raise UsageError(f"{onnx_path} has no eemkit metadata; export it with `eemkit export` first")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = ensure_dir(out_dir, "--out")
     precision = meta.get("precision", "fp32")
     qdq = precision == "int8"
     if qdq and (meta.get("quantization") or {}).get("target") != "trt":
@@ -131,7 +140,7 @@ def engine_from_onnx(onnx_path: str | Path, out_dir: str | Path, opts: ExportOpt
     write_sidecar(eng, dict(meta, source_onnx=str(onnx_path), tensorrt=str(trt.__version__)))
     log(f"wrote {eng}")
     res = {"onnx": str(onnx_path), "out_dir": str(out), "artifacts": {f"engine-{precision}": _entry(eng, precision)}}
-    (out / "export.json").write_text(json.dumps(res, indent=2))
+    atomic_write_text(out / "export.json", json.dumps(res, indent=2), what="export manifest")
     return res
 
 
@@ -152,7 +161,7 @@ def _stamp_int8(path: Path, fp32: Path, opts: ExportOptions, manifest: dict, key
     })
     proto = onnx.load(str(path))
     embed(proto, meta)
-    onnx.save(proto, str(path))
+    save_onnx(proto, path)
 
 
 def _build_engines(out: Path, arts: dict, spec: PreprocessSpec, opts: ExportOptions, calib_inputs, log) -> dict:

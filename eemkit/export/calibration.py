@@ -68,9 +68,9 @@ def manifest_hash(manifest: dict) -> str:
 
 
 def save_manifest(manifest: dict, path: str | Path) -> Path:
-    p = Path(path)
-    p.write_text(json.dumps(manifest, indent=1))
-    return p
+    from eemkit.io_utils import atomic_write_text
+
+    return atomic_write_text(path, json.dumps(manifest, indent=1), what="calibration manifest")
 
 
 def load_manifest(path: str | Path) -> dict:

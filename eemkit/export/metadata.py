@@ -39,8 +39,19 @@ def read_onnx_metadata(path: str | Path) -> dict | None:
         raise UsageError(f"{path} is not a readable ONNX model ({type(err).__name__})") from None
     for p in model.metadata_props:
         if p.key == KEY:
-            return json.loads(p.value)
+            return _parse(p.value, path)
     return None
+
+
+def _parse(text: str, where: str | Path) -> dict:
+    """Metadata JSON -> dict; UsageError for an edited or damaged entry (not a traceback)."""
+    try:
+        meta = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise UsageError(f"the eemkit metadata of {where} is not valid JSON ({err.msg}); re-export the model") from None
+    if not isinstance(meta, dict):
+        raise UsageError(f"the eemkit metadata of {where} is not a mapping; re-export the model")
+    return meta
 
 
 def sidecar_path(engine_path: str | Path) -> Path:
@@ -48,11 +59,11 @@ def sidecar_path(engine_path: str | Path) -> Path:
 
 
 def write_sidecar(engine_path: str | Path, meta: dict) -> Path:
-    p = sidecar_path(engine_path)
-    p.write_text(json.dumps(meta, indent=2, sort_keys=True))
-    return p
+    from eemkit.io_utils import atomic_write_text
+
+    return atomic_write_text(sidecar_path(engine_path), json.dumps(meta, indent=2, sort_keys=True), what="metadata")
 
 
 def read_sidecar(engine_path: str | Path) -> dict | None:
     p = sidecar_path(engine_path)
-    return json.loads(p.read_text()) if p.is_file() else None
+    return _parse(p.read_text(), p) if p.is_file() else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from pathlib import Path
@@ -13,6 +14,7 @@ from eemkit import __version__
 from eemkit.data.preprocess import PreprocessSpec
 from eemkit.errors import UsageError
 from eemkit.export.metadata import embed
+from eemkit.io_utils import save_onnx
 from eemkit.labels import LabelSpace
 from eemkit.models import ExportWrapper
 
@@ -60,17 +62,18 @@ def export_onnx(model: torch.nn.Module, ckpt: dict, ckpt_sha: str, out_path: str
     wrapper = ExportWrapper(model.eval(), probs, uint8_input, spec.mean, spec.std, spec.channels).eval()
     dummy = torch.zeros(2, s, s, spec.channels, dtype=torch.uint8) if uint8_input else torch.zeros(2, 3, s, s)
     names = list(OUTPUTS + (PROB_OUTPUTS if probs else ()))
+    raw = io.BytesIO()  # export in memory: out_path only ever holds a finished, checked model
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(wrapper, (dummy,), str(out_path), input_names=["input"], output_names=names,
+        torch.onnx.export(wrapper, (dummy,), raw, input_names=["input"], output_names=names,
                           dynamic_axes={"input": {0: "batch"}, **{n: {0: "batch"} for n in names}},
                           opset_version=opset, dynamo=False, do_constant_folding=True)
-    proto = onnx.load(str(out_path))
+    proto = onnx.load_model_from_string(raw.getvalue())
     if simplify:
         proto = _simplify(proto)
     embed(proto, base_metadata(ckpt, ckpt_sha, "uint8_nhwc" if uint8_input else "float_nchw", probs))
     onnx.checker.check_model(proto)
-    onnx.save(proto, str(out_path))
+    save_onnx(proto, out_path)
     return out_path
 
 
@@ -101,7 +104,7 @@ def convert_fp16(src: str | Path, dst: str | Path) -> Path:
     meta = dict(meta, precision="fp16", fp16={"keep_io_types": True, "converter": "onnxruntime.transformers.float16"})
     embed(half, meta)
     onnx.checker.check_model(half)
-    onnx.save(half, str(dst))
+    save_onnx(half, dst)
     return dst
 
 

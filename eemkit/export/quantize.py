@@ -16,7 +16,6 @@ import contextlib
 import hashlib
 import io
 import json
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -24,6 +23,8 @@ from typing import Callable
 import numpy as np
 
 from eemkit.errors import UsageError
+from eemkit.export import int8_cache
+from eemkit.io_utils import atomic_copy
 
 METHODS = ("entropy", "minmax", "percentile")
 TARGETS = ("cpu", "trt")
@@ -97,10 +98,7 @@ def quantize_int8(fp32_path: str | Path, out_path: str | Path, calib_inputs: np.
         raise UsageError(f"calibration needs at least one batch ({batch} images), got {len(calib_inputs)}")
     out_path = Path(out_path)
     cached = Path(cache_dir) / f"{cache_key_str}.onnx" if cache_dir and cache_key_str else None
-    if cached is not None and cached.is_file():
-        shutil.copyfile(cached, out_path)
-        if log:
-            log(f"reused INT8 calibration cache {cached} (same model hash, calibration manifest, target, method)")
+    if cached is not None and int8_cache.fetch(cached, out_path, log):  # verified (hash, Q/DQ nodes) first
         return out_path, True
     batches = [np.ascontiguousarray(calib_inputs[i:i + batch]) for i in range(0, len(calib_inputs) - batch + 1, batch)]
     cm = {"entropy": CalibrationMethod.Entropy, "minmax": CalibrationMethod.MinMax,
@@ -120,10 +118,10 @@ def quantize_int8(fp32_path: str | Path, out_path: str | Path, calib_inputs: np.
 
         name = onnx.load(str(pre), load_external_data=False).graph.input[0].name
         with contextlib.redirect_stdout(io.StringIO()), _entropy_bins(method):  # ORT prints calibration chatter
-            quantize_static(str(pre), str(out_path), _Reader(name, batches), quant_format=QuantFormat.QDQ,
+            quantize_static(str(pre), str(Path(tmp) / "int8.onnx"), _Reader(name, batches), quant_format=QuantFormat.QDQ,
                             activation_type=act, weight_type=wt, per_channel=True, calibrate_method=cm,
                             nodes_to_exclude=list(exclude or []), extra_options=extra)
+        atomic_copy(Path(tmp) / "int8.onnx", out_path, what="INT8 model")
     if cached is not None:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(out_path, cached)
+        int8_cache.store(out_path, cached, log)
     return out_path, False

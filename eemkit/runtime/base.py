@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from eemkit.data.preprocess import PreprocessSpec, prepare_images, runtime_input
+from eemkit.errors import UsageError
 from eemkit.labels import LabelSpace
 
 
@@ -23,8 +24,12 @@ class Runner(ABC):
     def __init__(self, path: str | Path, meta: dict) -> None:
         self.path = Path(path)
         self.meta = meta
-        self.labels = LabelSpace(tuple(meta["classes"]), tuple(meta["coarse_classes"]))
-        self.spec = PreprocessSpec.from_dict(meta["preprocess"])
+        try:
+            self.labels = LabelSpace(tuple(meta["classes"]), tuple(meta["coarse_classes"]))
+            self.spec = PreprocessSpec.from_dict(meta["preprocess"])
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            what = f"lacks {err}" if isinstance(err, KeyError) else f"is malformed ({err})"
+            raise UsageError(f"the eemkit metadata of {self.path} {what}; re-export the model with `eemkit export`") from None
         self.input_kind: str = meta.get("input", "float_nchw")
         self.precision: str = meta.get("precision", "fp32")
         self.active = False

@@ -40,12 +40,28 @@ class OrtRunner(Runner):
             raise EemkitError(f"asked for {self.providers[0]} but ONNX Runtime runs {self.path.name} on {got[0]}")
         self.input_name = self.session.get_inputs()[0].name
         self.output_names = [o.name for o in self.session.get_outputs()]
+        self._check_input_shape(self.session.get_inputs()[0].shape)
+
+    def _check_input_shape(self, shape: list) -> None:
+        """The model's fixed input dimensions must be what its description (metadata, or --input-size and
+        --color for a foreign model) produces; else every inference call would fail."""
+        s = self.spec
+        want = (3, s.input_size, s.input_size) if self.input_kind == "float_nchw" else (s.input_size, s.input_size, s.channels)
+        fixed = [(i, d) for i, d in enumerate(shape[1:]) if isinstance(d, int) and d > 0]
+        if len(shape) != 4 or any(d != want[i] for i, d in fixed):
+            raise UsageError(f"{self.path.name} takes input of shape {shape} but its description gives "
+                             f"{['N', *want]} ({self.input_kind}, {s.input_size} px); for a foreign model pass the "
+                             "right --input-size (and --color)")
 
     def _deactivate(self) -> None:
         self.session = None
 
     def infer(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        outs = self.session.run(None, {self.input_name: x})
+        try:
+            outs = self.session.run(None, {self.input_name: x})
+        except Exception as err:  # onnxruntime raises its own exception types (InvalidArgument, Fail, ...)
+            raise EemkitError(f"ONNX Runtime failed on {self.path.name} with input {x.shape} {x.dtype}: "
+                              f"{str(err).splitlines()[0][:300]}") from None
         d = dict(zip(self.output_names, outs))
         if "fine_logits" not in d:  # a foreign ONNX: first two outputs by position
             d = {"fine_logits": outs[0], "coarse_logits": outs[1] if len(outs) > 1 else outs[0]}
