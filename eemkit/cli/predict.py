@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -22,20 +21,12 @@ def predict(
     threads: Annotated[Optional[int], typer.Option("--threads", min=1)] = None,
 ) -> None:
     """Detect every face, classify its fine and coarse expression, and write records (file, frame, box,
-    labels, probabilities). Images without a face are reported, not an error."""
+    labels, probabilities). Images without a face, and files that cannot be read, are reported, not an error
+    (unless no input can be read). --csv and --annotate are checked before any inference."""
     from eemkit.demo.app import predict as run_predict
 
-    res = run_predict(model, inputs, annotate, threads, margin, log=lambda s: err_console.print(s, highlight=False))
-    if csv_out:
-        with open(csv_out, "w", newline="") as fh:
-            w = csv.writer(fh)
-            fine = list(res["records"][0]["fine_probs"]) if res["records"] else []
-            coarse = list(res["records"][0]["coarse_probs"]) if res["records"] else []
-            w.writerow(["file", "frame", "x", "y", "w", "h", "track", "fine_label", "fine_conf", "coarse_label",
-                        *[f"p_{c}" for c in fine], *[f"p_{c}" for c in coarse]])
-            for r in res["records"]:
-                w.writerow([r["file"], r["frame"], *r["box"], r["track"], r["fine_label"], f"{r['fine_conf']:.4f}", r["coarse_label"],
-                            *[f"{r['fine_probs'][c]:.4f}" for c in fine], *[f"{r['coarse_probs'][c]:.4f}" for c in coarse]])
+    res = run_predict(model, inputs, annotate, threads, margin, log=lambda s: err_console.print(s, highlight=False),
+                      csv_path=csv_out)
     if json_out:
         print_json(res)
         return

@@ -10,6 +10,7 @@ from typing import Callable
 import numpy as np
 
 from eemkit.demo.detect import create_detector
+from eemkit.demo.outputs import annotated_names, write_image, write_records_csv
 from eemkit.demo.pipeline import FramePipeline, draw
 from eemkit.errors import EemkitError, UsageError
 
@@ -44,60 +45,83 @@ def expand_inputs(inputs: list[str | Path]) -> list[Path]:
 def _read_image(path: Path) -> np.ndarray:
     import cv2
 
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if img is None:
-        raise UsageError(f"{path} is not a readable image")
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    from eemkit.io_utils import read_image
+
+    return cv2.cvtColor(read_image(path, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
 def predict(model: str | Path | None, inputs: list[str | Path], annotate_dir: str | Path | None = None,
-            threads: int | None = None, margin: float = 0.15, log: Callable[[str], None] = lambda s: None) -> dict:
-    """Detect every face in images / videos and classify it. Returns {"model", "records", "no_face"}:
-    one record per face and frame (file, frame, box, track, labels, both probability vectors)."""
-    import cv2
+            threads: int | None = None, margin: float = 0.15, log: Callable[[str], None] = lambda s: None,
+            csv_path: str | Path | None = None) -> dict:
+    """Detect every face in images / videos and classify it. Returns {"model", "records", "no_face",
+    "unreadable"}: one record per face and frame (file, frame, box, track, labels, both probability
+    vectors); a file that cannot be read is reported in "unreadable" and the others go on.
 
-    from eemkit.demo.capture import open_source
+    Output paths are checked before any inference (UsageError); EemkitError when no input could be read.
+    """
+    from eemkit.io_utils import check_output_dir, check_output_file
     from eemkit.runtime import open_runner
 
     files = expand_inputs(inputs)
-    out_dir = Path(annotate_dir) if annotate_dir else None
-    if out_dir:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    records, no_face = [], []
+    out_dir = check_output_dir(annotate_dir, "--annotate folder") if annotate_dir else None
+    if csv_path is not None:
+        check_output_file(csv_path, "--csv file")
+    names = annotated_names(files, VIDEO_EXTS)
+    records, no_face, unreadable = [], [], []
     with open_runner(resolve_model(model), threads=threads) as runner:
         detector = create_detector("haar")
         for f in files:
-            if f.suffix.lower() in VIDEO_EXTS:
-                pipe = FramePipeline(runner, detector, margin=margin)
-                src = open_source(str(f), live=False)
-                writer, n_faces = None, 0
-                try:
-                    for k, frame in enumerate(src.frames()):
-                        res = pipe(frame)
-                        n_faces += len(res)
-                        records += [{"file": str(f), "frame": k, **r.to_dict()} for r in res]
-                        if out_dir:
-                            if writer is None:
-                                writer = _writer(out_dir / f"{f.stem}.annotated.mp4", frame.shape, src.fps)
-                            writer.write(cv2.cvtColor(draw(frame, res), cv2.COLOR_RGB2BGR))
-                finally:
-                    src.close()
-                    if writer is not None:
-                        writer.release()
-                if n_faces == 0:
-                    no_face.append(str(f))
-            else:
-                rgb = _read_image(f)
-                pipe = FramePipeline(runner, detector, margin=margin, smoothing=0.0)
-                res = pipe(rgb)
-                records += [{"file": str(f), "frame": 0, **r.to_dict()} for r in res]
-                if not res:
-                    no_face.append(str(f))
-                    log(f"no face found in {f}")
-                if out_dir:
-                    cv2.imwrite(str(out_dir / f"{f.stem}.annotated.png"), cv2.cvtColor(draw(rgb, res), cv2.COLOR_RGB2BGR))
+            dst = out_dir / names[f] if out_dir else None
+            try:
+                if f.suffix.lower() in VIDEO_EXTS:
+                    recs = _predict_video(f, FramePipeline(runner, detector, margin=margin), dst)
+                else:
+                    recs = _predict_image(f, FramePipeline(runner, detector, margin=margin, smoothing=0.0), dst)
+            except EemkitError as err:
+                unreadable.append({"file": str(f), "reason": str(err)})
+                log(f"skipped {f}: {err}")
+                continue
+            records += recs
+            if not recs:
+                no_face.append(str(f))
+                log(f"no face found in {f}")
         model_name = str(runner.path)
-    return {"model": model_name, "records": records, "no_face": no_face}
+    if len(unreadable) == len(files):
+        raise EemkitError(f"none of the {len(files)} inputs could be read; first: {unreadable[0]['reason']}")
+    if csv_path is not None:
+        write_records_csv(records, csv_path)
+    return {"model": model_name, "records": records, "no_face": no_face, "unreadable": unreadable}
+
+
+def _predict_image(f: Path, pipe: FramePipeline, dst: Path | None) -> list[dict]:
+    rgb = _read_image(f)
+    res = pipe(rgb)
+    if dst is not None:
+        write_image(dst, draw(rgb, res))
+    return [{"file": str(f), "frame": 0, **r.to_dict()} for r in res]
+
+
+def _predict_video(f: Path, pipe: FramePipeline, dst: Path | None) -> list[dict]:
+    import cv2
+
+    from eemkit.demo.capture import open_source
+
+    src = open_source(str(f), live=False)
+    writer, records = None, []
+    try:
+        for k, frame in enumerate(src.frames()):
+            res = pipe(frame)
+            records += [{"file": str(f), "frame": k, **r.to_dict()} for r in res]
+            if dst is not None:
+                if writer is None:
+                    dst.parent.mkdir(parents=True, exist_ok=True)
+                    writer = _writer(dst, frame.shape, src.fps)
+                writer.write(cv2.cvtColor(draw(frame, res), cv2.COLOR_RGB2BGR))
+    finally:
+        src.close()
+        if writer is not None:
+            writer.release()
+    return records
 
 
 def _writer(path: Path, shape: tuple, fps: float):
@@ -132,9 +156,13 @@ def run_demo(model: str | Path | None, source: str, headless: bool = False, outp
     if not headless and not gui_available():
         raise UsageError("this OpenCV has no GUI (opencv-python-headless): pass --headless --output out.mp4, "
                          "or install a GUI build: pip uninstall -y opencv-python-headless && pip install 'eemkit[gui]'")
-    if output is not None and not Path(output).parent.is_dir():
-        raise UsageError(f"output folder {Path(output).parent} does not exist")
-    rec_fh = open(records_path, "w") if records_path else None
+    from eemkit.io_utils import check_output_file
+
+    if output is not None:
+        check_output_file(output, "--output video")
+    if records_path is not None:
+        check_output_file(records_path, "--records file")
+    rec_fh = open(records_path, "w") if records_path else None  # a stream: records survive a crash of a live demo
     writer = None
     n = faces = 0
     with open_runner(resolve_model(model), threads=threads) as runner:

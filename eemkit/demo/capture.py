@@ -30,7 +30,10 @@ def describe_source(src: str) -> tuple[object, int | None, bool]:
     if src.startswith("/dev/video"):
         return src, cv2.CAP_V4L2, True
     if src.startswith("csi://"):
-        return csi_pipeline(int(src[6:] or 0)), cv2.CAP_GSTREAMER, True
+        sensor = src[6:] or "0"
+        if not sensor.isdigit():
+            raise UsageError(f"video source {src!r}: csi:// takes a sensor number, e.g. csi://0")
+        return csi_pipeline(int(sensor)), cv2.CAP_GSTREAMER, True
     if src.startswith(("rtsp://", "http://", "https://")):
         return src, None, True
     if not Path(src).is_file():
@@ -47,6 +50,7 @@ class Source:
         self.live = is_live if live is None else live
         self.cap = self._open()
         self._latest: np.ndarray | None = None
+        self.lost = False  # a live source that stayed lost after every reopen attempt
         self._seq = 0
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -72,10 +76,11 @@ class Source:
             ok, frame = self.cap.read()
             if not ok:
                 failures += 1
-                self.log(f"lost video source {self.src!r}; reopening (try {failures}/{self.retries})")
                 if failures > self.retries:
+                    self.lost = True
                     self._stop.set()
                     break
+                self.log(f"lost video source {self.src!r}; reopening (try {failures}/{self.retries})")
                 time.sleep(min(2.0, 0.25 * failures))
                 self.cap.release()
                 try:
@@ -88,7 +93,9 @@ class Source:
                 self._latest, self._seq = frame, self._seq + 1
 
     def frames(self) -> Iterator[np.ndarray]:
-        """RGB uint8 frames until the source ends (files) or is lost for good (live)."""
+        """RGB uint8 frames until the source ends (files). A live source that stays lost after `retries`
+        reopen attempts raises EemkitError, so the process exits non-zero and a service manager
+        (systemd Restart=on-failure) starts it again."""
         cv2 = self.cv2
         if not self.live:
             first = True
@@ -109,6 +116,8 @@ class Source:
                 continue
             seen = seq
             yield self._to_rgb(frame)
+        if self.lost:
+            raise EemkitError(f"lost video source {self.src!r} and could not reopen it ({self.retries} tries)")
 
     def _to_rgb(self, frame: np.ndarray) -> np.ndarray:
         cv2 = self.cv2
