@@ -147,3 +147,12 @@ def read_image(path: str | Path, flags: int | None = None):
     if img is None:
         raise EemkitError(f"cannot read image {path} (missing, empty or not an image)")
     return img
+
+
+def save_figure(fig, path: str | Path) -> Path:
+    """matplotlib's fig.savefig, atomically (the format follows the suffix)."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format=Path(path).suffix.lstrip(".") or "png")
+    return atomic_write_bytes(path, buf.getvalue(), what="figure")

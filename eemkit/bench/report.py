@@ -23,7 +23,9 @@ def write_csv(result: dict, path: str | Path) -> None:
     keys: list[str] = []
     for r in rows:
         keys += [k for k in r if k not in keys]
-    with open(path, "w", newline="") as fh:
+    from eemkit.io_utils import atomic_open
+
+    with atomic_open(path, "w", newline="", what="CSV") as fh:
         w = csv.DictWriter(fh, fieldnames=keys)
         w.writeheader()
         w.writerows(rows)
@@ -49,7 +51,9 @@ def plot(result: dict, path: str | Path) -> None:
     ax.set_title(f"{m['cpu']} | {m['threads']} threads | {m['device']}", fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
+    from eemkit.io_utils import save_figure
+
+    save_figure(fig, path)
     plt.close(fig)
 
 

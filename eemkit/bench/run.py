@@ -18,8 +18,10 @@ import numpy as np
 
 from eemkit.bench.measure import count_gflops, time_fn
 from eemkit.errors import EemkitError, UsageError
+from eemkit.io_utils import ensure_dir
 
 FORMATS = ("torch", "onnx", "onnx-fp16", "onnx-int8", "engine-fp32", "engine-fp16", "engine-int8")
+NO_CALIBRATION = "INT8 formats need calibration data: pass --data (its train split is sampled) or --calib-data"
 
 
 @dataclass
@@ -59,6 +61,11 @@ def validate(opts: BenchOptions) -> None:
         raise UsageError(f"--threads must be at least 1, got {opts.threads}")
     if opts.device not in ("cpu", "cuda"):
         raise UsageError(f"--device must be cpu or cuda, not {opts.device!r}")
+    if opts.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UsageError("--device cuda: no CUDA GPU is visible here; use --device cpu")
 
 
 def _artifacts_for(ckpt: Path, out_dir: Path, opts: BenchOptions, log: Callable[[str], None]) -> dict[str, Path]:
@@ -67,20 +74,22 @@ def _artifacts_for(ckpt: Path, out_dir: Path, opts: BenchOptions, log: Callable[
     from eemkit.train.checkpoint import file_sha256
 
     need_fp16 = any(f.endswith("fp16") for f in opts.formats)
-    need_int8 = any(f.endswith("int8") for f in opts.formats)
+    # without calibration data the other formats still export and run; the INT8 rows say why they cannot
+    need_int8 = any(f.endswith("int8") for f in opts.formats) and bool(opts.calib_data or opts.data)
     manifest = out_dir / "export.json"
     sha = file_sha256(ckpt)
     if manifest.is_file():
-        prev = json.loads(manifest.read_text())
-        have = {k: Path(v["path"]) for k, v in prev["artifacts"].items()}
+        try:
+            prev = json.loads(manifest.read_text())
+            have = {k: Path(v["path"]) for k, v in prev["artifacts"].items()}
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError):  # damaged or edited: export again
+            prev, have = {}, {}
         if prev.get("checkpoint_sha256") == sha and (not need_fp16 or "onnx-fp16" in have) and (not need_int8 or "onnx-int8" in have):
             log(f"reusing artifacts in {out_dir} (same checkpoint hash)")
             return have
-    if need_int8 and not (opts.calib_data or opts.data):
-        raise UsageError("INT8 formats need calibration data: pass --data (its train split is sampled) or --calib-data")
     eo = ExportOptions(fp16=need_fp16, int8=need_int8, calib_data=opts.calib_data or opts.data,
                        calib_format=opts.data_format, calib_n=opts.calib_n)
-    res = export_checkpoint(ckpt, out_dir, eo, log=log)
+    res = export_checkpoint(ckpt, ensure_dir(out_dir, "artifacts folder"), eo, log=log)
     return {k: Path(v["path"]) for k, v in res["artifacts"].items()}
 
 
@@ -125,7 +134,9 @@ def _bench_checkpoint(ckpt: Path, opts: BenchOptions, data_cache: dict, log) -> 
                 continue
         else:
             if fmt not in arts:
-                rows.append(_failed_row(name, fmt, export_error or f"export produced no {fmt}", params, gflops))
+                reason = export_error or (NO_CALIBRATION if fmt == "onnx-int8" and not (opts.calib_data or opts.data)
+                                          else f"export produced no {fmt}")
+                rows.append(_failed_row(name, fmt, reason, params, gflops))
                 continue
             path = arts[fmt]
         row = _bench_one(name, fmt, path, ckpt, opts, data_cache, log)

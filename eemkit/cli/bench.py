@@ -33,7 +33,8 @@ def bench(
     threads: Annotated[Optional[int], typer.Option("--threads", help="CPU threads for every runtime.")] = None,
     min_time: Annotated[float, typer.Option("--min-time", help="Seconds of timed runs per measurement.")] = 1.0,
     out: Annotated[Optional[Path], typer.Option("--out", help="Folder for bench.json, bench.csv, bench.md and bench.png.")] = None,
-    artifacts: Annotated[Optional[Path], typer.Option("--artifacts", help="Where exported artifacts go / are reused from.")] = None,
+    artifacts: Annotated[Optional[Path], typer.Option("--artifacts", help="Where exported artifacts go / are reused from "
+                                                       "(default: <--out>/artifacts, else <checkpoint folder>/<name>-artifacts).")] = None,
     pipeline: Annotated[Optional[Path], typer.Option("--pipeline", help="Time the whole per-frame path on this video instead.")] = None,
     detect_every: Annotated[int, typer.Option("--detect-every", min=1, help="--pipeline: run the face detector every N frames.")] = 1,
     calib_n: Annotated[int, typer.Option("--calib-n", help="Calibration images for INT8 formats.")] = 512,
@@ -41,14 +42,20 @@ def bench(
     csv_out: Annotated[Optional[Path], typer.Option("--csv", help="Also write the table as CSV here.")] = None,
 ) -> None:
     """Measure every format of each model: latency (median/p90/p99/std), throughput, size, params, GFLOPs,
-    accuracy and the speed-up over PyTorch eager measured in the same run."""
+    accuracy and the speed-up over PyTorch eager measured in the same run. Exits 1 when every row failed."""
+    from eemkit.errors import EemkitError
+    from eemkit.io_utils import atomic_write_text, check_output_dir, check_output_file, ensure_dir
+
+    if out is not None:
+        check_output_dir(out, "--out")
+    if csv_out is not None:
+        check_output_file(csv_out, "--csv file")
     if pipeline is not None:
         from eemkit.demo.pipeline import bench_pipeline
 
         res = bench_pipeline(models, pipeline, threads=threads, detect_every=detect_every, log=lambda s: err_console.print(s, highlight=False))
         if out:
-            out.mkdir(parents=True, exist_ok=True)
-            (out / "pipeline.json").write_text(json.dumps(res, indent=2))
+            atomic_write_text(ensure_dir(out, "--out") / "pipeline.json", json.dumps(res, indent=2))
         if json_out:
             print_json(res)
         else:
@@ -62,21 +69,24 @@ def bench(
 
     opts = BenchOptions(formats=[f.strip() for f in formats.split(",") if f.strip()], batches=_ints(batch, "--batch"),
                         data=str(data) if data else None, data_format=format, split=split, limit=limit, device=device,
-                        threads=threads, min_time_s=min_time, out_dir=str(artifacts) if artifacts else None,
+                        threads=threads, min_time_s=min_time,
+                        out_dir=str(artifacts) if artifacts else (str(out / "artifacts") if out else None),
                         calib_n=calib_n)
     res = run_bench([str(m) for m in models], opts, log=lambda s: err_console.print(s, highlight=False))
     if out:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "bench.json").write_text(json.dumps(res, indent=2))
+        ensure_dir(out, "--out")
+        atomic_write_text(out / "bench.json", json.dumps(res, indent=2))
         write_csv(res, out / "bench.csv")
-        (out / "bench.md").write_text(markdown(res))
+        atomic_write_text(out / "bench.md", markdown(res))
         plot(res, out / "bench.png")
     if csv_out:
         write_csv(res, csv_out)
     if json_out:
         print_json(res)
-        return
-    render_bench(res)
+    else:
+        render_bench(res)
+    if res["rows"] and all(r["status"] != "ok" for r in res["rows"]):
+        raise EemkitError(f"every benchmark row failed; first: {res['rows'][0].get('reason', '')}")
 
 
 def render_bench(res: dict) -> None:

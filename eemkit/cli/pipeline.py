@@ -37,7 +37,9 @@ def pipeline(
                            reporter=reporter, log=lambda s: err_console.print(s, highlight=False))
     finally:
         reporter.close()
-    (out / "pipeline.json").write_text(json.dumps(res, indent=2, default=str))
+    from eemkit.io_utils import atomic_write_text
+
+    atomic_write_text(out / "pipeline.json", json.dumps(res, indent=2, default=str))
     if json_out:
         print_json(res)
     else:

@@ -60,10 +60,11 @@ def evaluate_checkpoint(ckpt_path: str | Path, data_path: str | Path, fmt: str, 
     metrics = evaluate_imageset(model, data, labels, batch)
     metrics.update({"checkpoint": str(ckpt_path), "split": split, "format": fmt, "label_mode": label_mode})
     if out_dir is not None:
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
+        from eemkit.io_utils import atomic_write_text, ensure_dir
+
+        out = ensure_dir(out_dir, "--out")
         save_confusion_png(metrics["confusion"], labels.fine, str(out / "confusion.png"),
                            f"{Path(ckpt_path).name} on {split}: acc {metrics['accuracy']:.2f}%  avg {metrics['average']:.2f}%")
-        (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2), what="metrics")
         metrics["confusion_png"] = str(out / "confusion.png")
     return metrics

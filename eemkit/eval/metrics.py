@@ -67,5 +67,7 @@ def save_confusion_png(cm: Sequence[Sequence[int]], names: Sequence[str], path: 
     if title:
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path)
+    from eemkit.io_utils import save_figure
+
+    save_figure(fig, path)
     plt.close(fig)
