@@ -18,6 +18,8 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/pipeline", fmt: str =
     """
     from eemkit.bench.run import BenchOptions, bench
     from eemkit.config import resolve_config
+    from eemkit.data.datasets import index_split
+    from eemkit.export.calibration import DEFAULT_N
     from eemkit.eval.parity import check_artifact
     from eemkit.export.api import ExportOptions, export_checkpoint
     from eemkit.train.loop import summarize, train
@@ -39,8 +41,10 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/pipeline", fmt: str =
         + (f", distilled from {teacher}" if teacher else ", without a teacher (pass --teacher to distil)"))
     result = train(cfg, resume=(run / "last.pt").exists(), reporter=reporter)
     ckpt = result.best_checkpoint
-    log("[2/4] exporting ONNX FP32 and INT8 (512 class-balanced calibration images from train)")
-    exp = export_checkpoint(ckpt, out / "artifacts", ExportOptions(int8=True, calib_data=str(data), calib_format=fmt), log=log)
+    n_cal = min(DEFAULT_N, len(index_split(data, fmt, "train").records))  # a small dataset calibrates on all of train
+    log(f"[2/4] exporting ONNX FP32 and INT8 ({n_cal} class-balanced calibration images from train)")
+    exp = export_checkpoint(ckpt, out / "artifacts", ExportOptions(int8=True, calib_data=str(data), calib_format=fmt,
+                                                                   calib_n=n_cal), log=log)
     log("[3/4] checking each artifact against PyTorch on the test split")
     checks = [check_artifact(exp["artifacts"][k]["path"], ckpt, data, fmt, "test") for k in ("onnx", "onnx-int8")]
     log("[4/4] benchmarking torch, ONNX FP32 and ONNX INT8")
