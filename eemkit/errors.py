@@ -7,6 +7,8 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_PARITY = 3  # `eemkit check`: a parity/accuracy tolerance was broken
 EXIT_DIVERGED = 4  # training stopped on a non-finite loss
+EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT); training saved a resumable checkpoint first
+EXIT_TERMINATED = 143  # SIGTERM (128 + 15); the same clean stop as Ctrl-C
 
 
 class EemkitError(Exception):

@@ -12,7 +12,9 @@ import signal
 import threading
 from typing import Callable
 
-EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
+from eemkit.errors import EXIT_INTERRUPTED, EXIT_TERMINATED
+
+EXIT_CODES = {signal.SIGINT: EXIT_INTERRUPTED, signal.SIGTERM: EXIT_TERMINATED}
 
 
 class StopFlag:
@@ -38,7 +40,7 @@ class StopFlag:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_CODES.get(self.signum, 130)
+        return EXIT_CODES.get(self.signum, EXIT_INTERRUPTED)
 
     @property
     def signal_name(self) -> str:
