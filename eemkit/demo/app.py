@@ -51,9 +51,12 @@ def _read_image(path: Path) -> np.ndarray:
 
 
 def predict(model: str | Path | None, inputs: list[str | Path], annotate_dir: str | Path | None = None,
-            threads: int | None = None, margin: float = 0.15, log: Callable[[str], None] = lambda s: None) -> dict:
+            threads: int | None = None, margin: float = 0.15, log: Callable[[str], None] = lambda s: None,
+            class_prior: str | Path = "train", crops: bool = False) -> dict:
     """Detect every face in images / videos and classify it. Returns {"model", "records", "no_face"}:
-    one record per face and frame (file, frame, box, track, labels, both probability vectors)."""
+    one record per face and frame (file, frame, box, track, labels, both probability vectors).
+    `crops`: the inputs are already face crops (no detection, no margin). `class_prior`: the operating
+    point (train | uniform | JSON file, see eemkit.runtime.prior)."""
     import cv2
 
     from eemkit.demo.capture import open_source
@@ -65,7 +68,9 @@ def predict(model: str | Path | None, inputs: list[str | Path], annotate_dir: st
         out_dir.mkdir(parents=True, exist_ok=True)
     records, no_face = [], []
     with open_runner(resolve_model(model), threads=threads) as runner:
-        detector = create_detector("haar")
+        runner.set_class_prior(class_prior)
+        detector = create_detector("none" if crops else "haar")
+        margin = 0.0 if crops else margin
         for f in files:
             if f.suffix.lower() in VIDEO_EXTS:
                 pipe = FramePipeline(runner, detector, margin=margin)
@@ -119,7 +124,8 @@ def gui_available() -> bool:
 
 def run_demo(model: str | Path | None, source: str, headless: bool = False, output: str | Path | None = None,
              records_path: str | Path | None = None, max_frames: int | None = None, threads: int | None = None,
-             detect_every: int = 1, smoothing: float = 0.6, log: Callable[[str], None] = lambda s: None) -> dict:
+             detect_every: int = 1, smoothing: float = 0.6, log: Callable[[str], None] = lambda s: None,
+             class_prior: str | Path = "train") -> dict:
     """The real-time loop: capture -> detect -> preprocess -> infer -> smooth -> overlay -> show/write.
 
     Returns {"frames", "fps", "stage_ms", "faces"}. `q` or Esc quits the window.
@@ -138,6 +144,7 @@ def run_demo(model: str | Path | None, source: str, headless: bool = False, outp
     writer = None
     n = faces = 0
     with open_runner(resolve_model(model), threads=threads) as runner:
+        runner.set_class_prior(class_prior)
         pipe = FramePipeline(runner, create_detector("haar"), smoothing=smoothing, detect_every=detect_every)
         src = open_source(source, log=log)
         t_start = time.perf_counter()

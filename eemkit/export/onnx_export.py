@@ -40,6 +40,8 @@ def base_metadata(ckpt: dict, ckpt_sha: str, input_kind: str, probs: bool) -> di
         "preprocess": ckpt["preprocess"], "input": input_kind,
         "outputs": list(OUTPUTS + (PROB_OUTPUTS if probs else ())), "precision": "fp32",
         "model_spec": ckpt["model_spec"], "stage": ckpt.get("stage"),
+        # the training label marginal and the logit adjustment it was trained with (--class-prior)
+        "class_prior": ckpt.get("class_prior"), "logit_adjust": float(ckpt.get("config", {}).get("loss", {}).get("logit_adjust", 0.0)),
     }
 
 

@@ -74,7 +74,7 @@ class EEMObjective(nn.Module):
     """
 
     def __init__(self, cfg: LossConfig, stage: str, labels: LabelSpace, class_counts: Sequence[int],
-                 dim: int = 256, use_coarse: bool = True, seed: int = 0) -> None:
+                 dim: int = 256, use_coarse: bool = True, seed: int = 0, class_prior: Sequence[float] | None = None) -> None:
         super().__init__()
         if stage not in ("teacher", "student"):
             raise UsageError(f"stage must be 'teacher' or 'student', got {stage!r}")
@@ -84,7 +84,9 @@ class EEMObjective(nn.Module):
             group[i, c] = 1.0
         self.register_buffer("group", group, persistent=False)
         self.register_buffer("coarse_of", torch.tensor(labels.coarse_index, dtype=torch.long), persistent=False)
-        prior = torch.tensor([max(int(c), 1) for c in class_counts], dtype=torch.float32)
+        # the prior of logit adjustment: the label marginal trained on (class frequencies by default)
+        prior = torch.tensor(list(class_prior) if class_prior is not None else [max(int(c), 1) for c in class_counts],
+                             dtype=torch.float32)
         prior = prior / prior.sum()
         self.register_buffer("log_prior", prior.log(), persistent=False)
         self.register_buffer("log_prior_coarse", (prior @ group).log(), persistent=False)

@@ -14,7 +14,9 @@ def checkpoint_meta(ckpt: dict) -> dict:
     labels = LabelSpace.from_dict(ckpt["labels"])
     return {"classes": list(labels.fine), "coarse_classes": list(labels.coarse), "preprocess": ckpt["preprocess"],
             "input": "float_nchw", "precision": "fp32", "model_spec": ckpt["model_spec"],
-            "coarse_index": list(labels.coarse_index), "fine_to_coarse": labels.fine_to_coarse_map()}
+            "coarse_index": list(labels.coarse_index), "fine_to_coarse": labels.fine_to_coarse_map(),
+            "class_prior": ckpt.get("class_prior"),
+            "logit_adjust": float(ckpt.get("config", {}).get("loss", {}).get("logit_adjust", 0.0))}
 
 
 class TorchRunner(Runner):

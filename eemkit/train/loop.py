@@ -156,6 +156,17 @@ def _teacher_targets(cfg: TrainConfig, train_set: ImageSet, labels: LabelSpace, 
     return targets
 
 
+def _class_prior(train_set: ImageSet, cfg: TrainConfig) -> list[float]:
+    """The label marginal the model is trained on: the mean soft target (label_mode probability) or
+    the class frequencies; recorded in checkpoints and artifacts for --class-prior."""
+    if cfg.data.label_mode == "probability" and train_set.soft is not None:
+        p = train_set.soft.astype(np.float64).mean(0)
+    else:
+        p = train_set.class_counts().astype(np.float64)
+    p = np.maximum(p, 1e-3 * p.sum() / len(p))  # an absent class keeps a small, finite prior
+    return (p / p.sum()).tolist()
+
+
 def _optimizer(model: torch.nn.Module, o) -> torch.optim.Optimizer:
     if o.optimizer == "adam":
         return torch.optim.Adam(model.parameters(), lr=o.lr, weight_decay=o.weight_decay)
@@ -200,8 +211,8 @@ def _epoch_order(n: int, cfg: TrainConfig, epoch: int, weights: np.ndarray | Non
 
 
 def _payload(cfg, spec, mspec, labels, model, opt, sched, objective, epoch, step, history, best, accum,
-             ema: WeightEMA | None, class_counts: list[int]) -> dict:
-    return {"ema": ema.state_dict() if ema is not None else None, "class_counts": class_counts,
+             ema: WeightEMA | None, class_counts: list[int], class_prior: list[float]) -> dict:
+    return {"ema": ema.state_dict() if ema is not None else None, "class_counts": class_counts, "class_prior": class_prior,
         "eemkit_version": __version__, "stage": cfg.stage, "config": cfg.to_dict(),
         "model_spec": mspec.to_dict(), "labels": labels.to_dict(), "preprocess": spec.to_dict(),
         "model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
@@ -262,7 +273,9 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
         teacher.to(ctx.device)
     targets = _teacher_targets(cfg, train_set, labels, ctx, reporter)
     counts = train_set.class_counts().tolist()
-    objective = EEMObjective(cfg.loss, cfg.stage, labels, counts, cfg.model.hidden, cfg.model.use_coarse, o.seed).to(ctx.device)
+    prior = _class_prior(train_set, cfg)
+    objective = EEMObjective(cfg.loss, cfg.stage, labels, counts, cfg.model.hidden, cfg.model.use_coarse, o.seed,
+                             class_prior=prior).to(ctx.device)
     opt = _optimizer(model, o)
     per_step = o.schedule == "warmup_cosine"
     sched = _lr_schedule(opt, o, _steps_per_epoch(n, cfg, ctx))
@@ -297,7 +310,7 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
     def save(epoch: int, step: int, acc: dict) -> None:
         if ctx.is_main:
             save_checkpoint(_payload(cfg, spec, mspec, labels, model, opt, sched, objective, epoch, step, history, best, acc,
-                                     ema, counts), last_path)
+                                     ema, counts, prior), last_path)
 
     stop = _StopFlag()
     for epoch in range(start_epoch, o.epochs):
