@@ -144,6 +144,11 @@ def test_trt_export_keeps_the_logits_in_float(trt_export):
         "fine_logits": "Div", "coarse_logits": "Gemm"}
 
 
+def test_trt_export_records_the_lint_in_export_json(trt_export):
+    _, res = trt_export
+    assert res["artifacts"]["onnx-int8"]["trt_lint"] == {"ok": True, "errors": 0, "findings": 0}
+
+
 def test_check_lint_fails_the_cpu_target_model_with_exit_5():
     r = runner.invoke(app, ["check", "--lint", str(CPU_MODEL), "--json"])
     assert r.exit_code == EXIT_LINT and {"qdq-int8", "qdq-zero-point"} <= {f["rule"] for f in json.loads(r.stdout)["findings"]}
@@ -153,3 +158,13 @@ def test_check_lint_table_fits_80_columns():
     r = runner.invoke(app, ["check", "--lint", str(CPU_MODEL)], terminal_width=80)
     assert max(len(line) for line in r.stdout.splitlines()) <= 80
 
+
+def test_trt_export_that_fails_the_lint_exits_5_after_writing_export_json(tiny_student, ferplus_slice, tmp_path,
+                                                                          monkeypatch):
+    import eemkit.export.api as api
+
+    broken = lint_model(qdq_model(int32_bias=True), "model.int8-trt.onnx")
+    monkeypatch.setattr(api, "lint_onnx", lambda path: broken)
+    r = runner.invoke(app, ["export", str(tiny_student), "--out", str(tmp_path / "o"), "--int8", "--int8-target", "trt",
+                            "--calib-data", str(ferplus_slice), "--calib-n", "40", "--probs"])
+    assert (r.exit_code, (tmp_path / "o" / "export.json").is_file()) == (EXIT_LINT, True), r.output

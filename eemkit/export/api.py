@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Callable
 
 from eemkit.data.preprocess import PreprocessSpec, runtime_input
-from eemkit.errors import UsageError
+from eemkit.errors import LintFailed, UsageError
 from eemkit.export import calibration as cal
 from eemkit.export.metadata import embed, read_onnx_metadata, write_sidecar
 from eemkit.export.onnx_export import check_out_path, convert_fp16, export_onnx
 from eemkit.export.quantize import cache_key, quantize_int8
+from eemkit.export.trt_lint import lint_onnx
 from eemkit.labels import LabelSpace
 from eemkit.train.checkpoint import build_from_checkpoint, file_sha256
 
@@ -55,7 +56,8 @@ def export_checkpoint(ckpt_path: str | Path, out_dir: str | Path, opts: ExportOp
 
     Raises UsageError for a non-eemkit checkpoint, a missing/read-only output folder, INT8 without
     calibration data or with too few images, calibration images of another class set or size, and
-    EemkitError for --format engine where TensorRT or a GPU is missing.
+    EemkitError for --format engine where TensorRT or a GPU is missing, and LintFailed (exit code 5)
+    when an --int8-target trt model breaks a TensorRT rule (export.json is written first).
     """
     if opts.format not in ("onnx", "engine"):
         raise UsageError(f"unknown export format {opts.format!r}; choose onnx or engine")
@@ -84,7 +86,7 @@ def export_checkpoint(ckpt_path: str | Path, out_dir: str | Path, opts: ExportOp
         p = convert_fp16(fp32, out / "model.fp16.onnx")
         log(f"wrote {p}")
         arts["onnx-fp16"] = _entry(p, "fp16")
-    calib_inputs = None
+    calib_inputs, lint = None, None
     if opts.int8:
         manifest = (cal.load_manifest(opts.calib_manifest) if opts.calib_manifest else
                     cal.sample_manifest(opts.calib_data, opts.calib_format, opts.calib_n, opts.calib_seed, warn=log, spec=spec))
@@ -100,10 +102,16 @@ def export_checkpoint(ckpt_path: str | Path, out_dir: str | Path, opts: ExportOp
         log(f"wrote {p}" + (" (from cache)" if reused else ""))
         arts["onnx-int8"] = dict(_entry(p, "int8"), target=opts.int8_target, method=opts.calib_method,
                                  calibration_manifest=str(out / "calibration.json"), cache_reused=reused)
-    if opts.format == "engine":
+        if opts.int8_target == "trt":
+            lint = lint_onnx(p)
+            arts["onnx-int8"]["trt_lint"] = {"ok": lint.ok, "errors": len(lint.errors), "findings": len(lint.findings)}
+            log(f"TensorRT lint of {p.name}: " + ("passed" if lint.ok else f"{len(lint.errors)} error(s)"))
+    if opts.format == "engine" and (lint is None or lint.ok):
         arts.update(_build_engines(out, arts, spec, opts, calib_inputs, log))
     result = {"checkpoint": str(ckpt_path), "checkpoint_sha256": sha, "out_dir": str(out), "artifacts": arts}
     (out / "export.json").write_text(json.dumps(result, indent=2))
+    if lint is not None and not lint.ok:
+        raise LintFailed(lint.summary())  # after export.json, so the files are there to inspect
     return result
 
 
