@@ -1,14 +1,19 @@
-"""The TensorRT engine runner, checked against stand-in `tensorrt` objects: it runs here, without
-TensorRT or a GPU. The real engines are in test_export (marked trt)."""
+"""The TensorRT builder configuration and the engine runner, checked against stand-in `tensorrt`
+objects: they run here, without TensorRT or a GPU. The real build is in test_export (marked trt)."""
 
 import ctypes
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
-from eemkit.errors import EemkitError
+from conftest import ROOT
+from eemkit.cli.app import app
+from eemkit.errors import EemkitError, UsageError
+from eemkit.export.tensorrt import Calibration, calibration_cache_file, configure_build, require_tensorrt
 from eemkit.labels import LabelSpace
 from eemkit.runtime import foreign_meta
 from eemkit.runtime.trt_runner import TrtRunner
@@ -16,9 +21,109 @@ from eemkit.runtime.trt_runner import TrtRunner
 SHAPE = (3, 16, 16)
 
 
+# ---- a stand-in for the parts of the tensorrt module the builder uses --------------------------------
+class _Profile:
+    def __init__(self):
+        self.shapes = {}
+
+    def set_shape(self, name, lo, opt, hi):
+        self.shapes[name] = (tuple(lo), tuple(opt), tuple(hi))
+
+
+class _Config:
+    def __init__(self):
+        self.flags, self.profiles, self.calibration_profile, self.int8_calibrator = set(), [], None, None
+
+    def set_memory_pool_limit(self, pool, size):
+        pass
+
+    def add_optimization_profile(self, profile):
+        self.profiles.append(profile)
+
+    def set_flag(self, flag):
+        self.flags.add(flag)
+
+    def set_calibration_profile(self, profile):
+        self.calibration_profile = profile
+
+
+class _Builder:
+    def __init__(self, logger):
+        pass
+
+    def create_network(self, flags):
+        return SimpleNamespace(get_input=lambda i: SimpleNamespace(name="input"))
+
+    def create_builder_config(self):
+        return _Config()
+
+    def create_optimization_profile(self):
+        return _Profile()
+
+
+class _Logger:
+    WARNING = 2
+
+    def __init__(self, level):
+        pass
+
+
 def fake_trt(version="10.3.0.30"):
-    return SimpleNamespace(__version__=version, TensorIOMode=SimpleNamespace(INPUT="input", OUTPUT="output"),
-                           nptype=np.dtype)
+    return SimpleNamespace(
+        __version__=version, Logger=_Logger, Builder=_Builder,
+        OnnxParser=lambda network, logger: SimpleNamespace(parse_from_file=lambda p: True, num_errors=0),
+        NetworkDefinitionCreationFlag=SimpleNamespace(STRONGLY_TYPED=0), MemoryPoolType=SimpleNamespace(WORKSPACE=0),
+        BuilderFlag=SimpleNamespace(FP16="FP16", INT8="INT8"), IInt8EntropyCalibrator2=object,
+        TensorIOMode=SimpleNamespace(INPUT="input", OUTPUT="output"), nptype=np.dtype)
+
+
+def _calibration(tmp_path, manifest_sha="m" * 64, batch=32):
+    cache = calibration_cache_file(tmp_path, "a" * 64, manifest_sha, "10.3.0.30", batch, "float_nchw")
+    return Calibration([np.zeros((batch, *SHAPE), np.float32)] * 3, cache)
+
+
+def test_calibration_runs_on_its_own_profile_at_the_calibration_batch(tmp_path):
+    setup = configure_build(fake_trt(), "model.onnx", "int8", SHAPE, max_batch=8, calibration=_calibration(tmp_path))
+    assert setup.config.calibration_profile.shapes["input"] == ((32, *SHAPE),) * 3
+
+
+def test_the_engine_profile_spans_batch_1_to_max(tmp_path):
+    setup = configure_build(fake_trt(), "model.onnx", "int8", SHAPE, max_batch=8, calibration=_calibration(tmp_path))
+    assert [p.shapes["input"] for p in setup.config.profiles] == [((1, *SHAPE), (1, *SHAPE), (8, *SHAPE))]
+
+
+def test_the_calibrator_uses_the_keyed_cache_file(tmp_path):
+    calib = _calibration(tmp_path)
+    setup = configure_build(fake_trt(), "model.onnx", "int8", SHAPE, calibration=calib)
+    assert setup.config.int8_calibrator.cache_file == calib.cache_file == \
+        calibration_cache_file(tmp_path, "a" * 64, "m" * 64, "10.3.0.30", 32, "float_nchw")
+
+
+def test_another_calibration_manifest_gets_another_cache_file(tmp_path):
+    assert _calibration(tmp_path, "m" * 64).cache_file != _calibration(tmp_path, "n" * 64).cache_file
+
+
+def test_calibration_batches_of_different_sizes_are_refused(tmp_path):
+    calib = Calibration([np.zeros((32, *SHAPE), np.float32), np.zeros((8, *SHAPE), np.float32)], tmp_path / "c")
+    with pytest.raises(UsageError, match="one size"):
+        configure_build(fake_trt(), "model.onnx", "int8", SHAPE, calibration=calib)
+
+
+def test_tensorrt_11_has_no_implicit_calibration(tmp_path):
+    with pytest.raises(UsageError, match="no implicit calibration"):
+        configure_build(fake_trt("11.0.0"), "model.onnx", "int8", SHAPE, calibration=_calibration(tmp_path))
+
+
+def test_tensorrt_8_is_refused_with_the_jetpack_release(monkeypatch):
+    monkeypatch.setitem(sys.modules, "tensorrt", fake_trt("8.6.2"))
+    with pytest.raises(EemkitError, match="JetPack 6.0 ships 8.6"):
+        require_tensorrt()
+
+
+def test_a_cpu_target_qdq_model_is_refused_by_the_engine_builder(tmp_path):
+    r = CliRunner().invoke(app, ["export", str(ROOT / "eemkit" / "assets" / "default-student.int8.onnx"),
+                                 "--format", "engine", "--out", str(tmp_path / "e")])
+    assert r.exit_code == 2 and "--int8-target trt" in " ".join(r.output.split())
 
 
 # ---- a stand-in engine for the runner: host memory, a profile of batch 1..max -----------------------

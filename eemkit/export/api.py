@@ -18,7 +18,7 @@ from eemkit.export import calibration as cal
 from eemkit.export.metadata import embed, read_onnx_metadata, write_sidecar
 from eemkit.export.onnx_export import check_out_path, convert_fp16, export_onnx
 from eemkit.export.quantize import cache_key, quantize_int8
-from eemkit.export.trt_lint import lint_onnx
+from eemkit.export.trt_lint import lint_onnx, require_lint_pass
 from eemkit.labels import LabelSpace
 from eemkit.train.checkpoint import build_from_checkpoint, file_sha256
 
@@ -107,7 +107,8 @@ def export_checkpoint(ckpt_path: str | Path, out_dir: str | Path, opts: ExportOp
             arts["onnx-int8"]["trt_lint"] = {"ok": lint.ok, "errors": len(lint.errors), "findings": len(lint.findings)}
             log(f"TensorRT lint of {p.name}: " + ("passed" if lint.ok else f"{len(lint.errors)} error(s)"))
     if opts.format == "engine" and (lint is None or lint.ok):
-        arts.update(_build_engines(out, arts, spec, opts, calib_inputs, log))
+        manifest_sha = manifest["sha256"] if opts.int8 else None
+        arts.update(_build_engines(out, arts, spec, opts, calib_inputs, manifest_sha, log))
     result = {"checkpoint": str(ckpt_path), "checkpoint_sha256": sha, "out_dir": str(out), "artifacts": arts}
     (out / "export.json").write_text(json.dumps(result, indent=2))
     if lint is not None and not lint.ok:
@@ -118,19 +119,26 @@ def export_checkpoint(ckpt_path: str | Path, out_dir: str | Path, opts: ExportOp
 def engine_from_onnx(onnx_path: str | Path, out_dir: str | Path, opts: ExportOptions,
                      log: Callable[[str], None] = lambda s: None) -> dict:
     """Build a TensorRT plan on this device from an exported eemkit ONNX (FP32, FP16 or Q/DQ INT8):
-    the step to run ON a Jetson, where the checkpoint need not be. Precision follows the ONNX."""
+    the step to run ON a Jetson, where the checkpoint need not be. Precision follows the ONNX.
+
+    Checks that need no TensorRT come first: UsageError for an ONNX without eemkit metadata or a
+    CPU-target (unsigned) Q/DQ model, LintFailed when the offline TensorRT lint finds an error;
+    then EemkitError when TensorRT or a GPU is missing."""
     from eemkit.export.tensorrt import build_engine, require_tensorrt
 
-    trt = require_tensorrt()
     meta = read_onnx_metadata(onnx_path)
     if meta is None:
         raise UsageError(f"{onnx_path} has no eemkit metadata; export it with `eemkit export` first")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     precision = meta.get("precision", "fp32")
     qdq = precision == "int8"
-    if qdq and (meta.get("quantization") or {}).get("target") != "trt":
-        log("warning: this Q/DQ model was made for the CPU (U8 activations); TensorRT wants --int8-target trt")
+    target = (meta.get("quantization") or {}).get("target")
+    if qdq and target != "trt":
+        raise UsageError(f"{onnx_path} is a Q/DQ model for the {target or 'unknown'} target (unsigned activations), "
+                         "which TensorRT rejects; export it with --int8 --int8-target trt")
+    require_lint_pass(onnx_path)
+    trt = require_tensorrt()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     spec = PreprocessSpec.from_dict(meta["preprocess"])
     shape = ((spec.input_size, spec.input_size, spec.channels) if meta.get("input") == "uint8_nhwc"
              else (3, spec.input_size, spec.input_size))
@@ -163,7 +171,8 @@ def _stamp_int8(path: Path, fp32: Path, opts: ExportOptions, manifest: dict, key
     onnx.save(proto, str(path))
 
 
-def _build_engines(out: Path, arts: dict, spec: PreprocessSpec, opts: ExportOptions, calib_inputs, log) -> dict:
+def _build_engines(out: Path, arts: dict, spec: PreprocessSpec, opts: ExportOptions, calib_inputs,
+                   manifest_sha: str | None, log) -> dict:
     from eemkit.export.tensorrt import build_engine, require_tensorrt, trt_major
 
     trt = require_tensorrt()
@@ -177,14 +186,31 @@ def _build_engines(out: Path, arts: dict, spec: PreprocessSpec, opts: ExportOpti
         todo.append(("int8", arts["onnx-int8"]["path"] if qdq else arts["onnx"]["path"], qdq))
     built = {}
     for precision, src, qdq in todo:
-        batches = None
+        require_lint_pass(src)
+        calibration = None
         if precision == "int8" and not qdq and calib_inputs is not None:
-            batches = [calib_inputs[i:i + 32] for i in range(0, len(calib_inputs) - 31, 32)]
+            calibration = _calibration(src, calib_inputs, manifest_sha, str(trt.__version__), opts)
         eng = build_engine(src, out / f"model.{precision}.engine", precision, shape, opts.max_batch,
                            workspace_mb=opts.workspace_mb, timing_cache=out / "timing.cache", qdq=qdq,
-                           calib_batches=batches, log=log)
+                           calibration=calibration, log=log)
         meta = dict(read_onnx_metadata(src) or {}, precision=precision, source_onnx=str(src), tensorrt=str(trt.__version__))
         write_sidecar(eng, meta)
         log(f"wrote {eng}")
         built[f"engine-{precision}"] = _entry(eng, precision)
     return built
+
+
+CALIB_BATCH = 32
+
+
+def _calibration(onnx_path: str | Path, calib_inputs, manifest_sha: str | None, trt_version: str, opts: ExportOptions):
+    """TensorRT 10 implicit calibration: full batches of CALIB_BATCH and a cache file keyed by the model,
+    the calibration manifest, the TensorRT version, the batch and the input kind."""
+    from eemkit.export.tensorrt import Calibration, calibration_cache_file
+
+    n = len(calib_inputs) // CALIB_BATCH * CALIB_BATCH
+    batches = [calib_inputs[i:i + CALIB_BATCH] for i in range(0, n, CALIB_BATCH)]
+    kind = "uint8_nhwc" if opts.uint8_input else "float_nchw"
+    cache = calibration_cache_file(_cache_dir(opts).parent, file_sha256(onnx_path), manifest_sha or "", trt_version,
+                                   CALIB_BATCH, kind)
+    return Calibration(batches, cache)
