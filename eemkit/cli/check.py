@@ -52,6 +52,21 @@ def render_lint(r: dict) -> None:
     console.print(f"{verdict}, {r['warnings']} warning(s); {len(r['rules'])} rules checked (TensorRT 10.3 and 11)")
 
 
+def _lint(artifact: Path, json_out: bool) -> None:
+    from eemkit.errors import UsageError
+    from eemkit.export.trt_lint import lint_onnx
+
+    if artifact.suffix.lower() != ".onnx":
+        raise UsageError(f"--lint reads an ONNX model; {artifact} is not one")
+    report = lint_onnx(artifact).to_dict()
+    if json_out:
+        print_json(report)
+    else:
+        render_lint(report)
+    if not report["ok"]:
+        raise typer.Exit(EXIT_LINT)
+
+
 @user_errors
 def check(
     artifact: Annotated[Path, typer.Argument(help="ONNX model or TensorRT engine to check.")],
@@ -75,23 +90,14 @@ def check(
 
     Default tolerances: FP32 top-1 agreement >= 99.9 %, FP16 >= 99.5 %, INT8 accuracy drop <= 1 point
     and average drop <= 2 points."""
-    from dataclasses import replace
-
-    from eemkit.errors import UsageError
-
     if lint:
-        from eemkit.export.trt_lint import lint_onnx
-
-        if artifact.suffix.lower() != ".onnx":
-            raise UsageError(f"--lint reads an ONNX model; {artifact} is not one")
-        report = lint_onnx(artifact).to_dict()
-        print_json(report) if json_out else render_lint(report)
-        if not report["ok"]:
-            raise typer.Exit(EXIT_LINT)
-        return
+        return _lint(artifact, json_out)
     if checkpoint is None:
+        from eemkit.errors import UsageError
+
         raise UsageError("a parity check needs --checkpoint (the PyTorch checkpoint the artifact came from); "
                          "or pass --lint for the TensorRT lint alone")
+    from dataclasses import replace
 
     from eemkit.config import DEFAULT_DATA
     from eemkit.eval.parity import DEFAULT_TOLERANCES, check_artifact

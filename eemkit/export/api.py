@@ -77,7 +77,6 @@ def export_checkpoint(ckpt_path: str | Path, out_dir: str | Path, opts: ExportOp
     sha = file_sha256(ckpt_path)
     labels = LabelSpace.from_dict(ckpt["labels"])
     spec = PreprocessSpec.from_dict(ckpt["preprocess"])
-    kind = "uint8_nhwc" if opts.uint8_input else "float_nchw"
     arts: dict[str, dict] = {}
     fp32 = export_onnx(model, ckpt, sha, out / "model.onnx", opts.opset, opts.probs, opts.uint8_input)
     log(f"wrote {fp32}")
@@ -86,34 +85,42 @@ def export_checkpoint(ckpt_path: str | Path, out_dir: str | Path, opts: ExportOp
         p = convert_fp16(fp32, out / "model.fp16.onnx")
         log(f"wrote {p}")
         arts["onnx-fp16"] = _entry(p, "fp16")
-    calib_inputs, lint = None, None
+    calib_inputs, manifest_sha, lint = None, None, None
     if opts.int8:
-        manifest = (cal.load_manifest(opts.calib_manifest) if opts.calib_manifest else
-                    cal.sample_manifest(opts.calib_data, opts.calib_format, opts.calib_n, opts.calib_seed, warn=log, spec=spec))
-        cal.save_manifest(manifest, out / "calibration.json")
-        images = cal.load_calibration_images(manifest, labels, spec, opts.calib_data if opts.calib_manifest else None)
-        cal.check_calibration_images(images, spec)
-        calib_inputs = runtime_input(images, spec, kind)
-        name = "model.int8.onnx" if opts.int8_target == "cpu" else "model.int8-trt.onnx"
-        key = cache_key(file_sha256(fp32), manifest["sha256"], opts.int8_target, opts.calib_method, opts.keep_fp32, kind)
-        p, reused = quantize_int8(fp32, out / name, calib_inputs, opts.calib_method, opts.int8_target, opts.keep_fp32,
-                                  cache_dir=_cache_dir(opts), cache_key_str=key, log=log)
-        _stamp_int8(p, fp32, opts, manifest, key)
-        log(f"wrote {p}" + (" (from cache)" if reused else ""))
-        arts["onnx-int8"] = dict(_entry(p, "int8"), target=opts.int8_target, method=opts.calib_method,
-                                 calibration_manifest=str(out / "calibration.json"), cache_reused=reused)
+        arts["onnx-int8"], calib_inputs, manifest_sha = _export_int8(fp32, out, labels, spec, opts, log)
         if opts.int8_target == "trt":
-            lint = lint_onnx(p)
+            lint = lint_onnx(arts["onnx-int8"]["path"])
             arts["onnx-int8"]["trt_lint"] = {"ok": lint.ok, "errors": len(lint.errors), "findings": len(lint.findings)}
-            log(f"TensorRT lint of {p.name}: " + ("passed" if lint.ok else f"{len(lint.errors)} error(s)"))
+            log("TensorRT lint: " + ("passed" if lint.ok else f"{len(lint.errors)} error(s)"))
     if opts.format == "engine" and (lint is None or lint.ok):
-        manifest_sha = manifest["sha256"] if opts.int8 else None
         arts.update(_build_engines(out, arts, spec, opts, calib_inputs, manifest_sha, log))
     result = {"checkpoint": str(ckpt_path), "checkpoint_sha256": sha, "out_dir": str(out), "artifacts": arts}
     (out / "export.json").write_text(json.dumps(result, indent=2))
     if lint is not None and not lint.ok:
         raise LintFailed(lint.summary())  # after export.json, so the files are there to inspect
     return result
+
+
+def _export_int8(fp32: Path, out: Path, labels: LabelSpace, spec: PreprocessSpec, opts: ExportOptions,
+                 log: Callable[[str], None]) -> tuple[dict, object, str]:
+    """Sample (or reuse) the calibration set and write the Q/DQ model; returns (artifact entry,
+    calibration inputs as the model takes them, calibration manifest hash)."""
+    kind = "uint8_nhwc" if opts.uint8_input else "float_nchw"
+    manifest = (cal.load_manifest(opts.calib_manifest) if opts.calib_manifest else
+                cal.sample_manifest(opts.calib_data, opts.calib_format, opts.calib_n, opts.calib_seed, warn=log, spec=spec))
+    cal.save_manifest(manifest, out / "calibration.json")
+    images = cal.load_calibration_images(manifest, labels, spec, opts.calib_data if opts.calib_manifest else None)
+    cal.check_calibration_images(images, spec)
+    calib_inputs = runtime_input(images, spec, kind)
+    name = "model.int8.onnx" if opts.int8_target == "cpu" else "model.int8-trt.onnx"
+    key = cache_key(file_sha256(fp32), manifest["sha256"], opts.int8_target, opts.calib_method, opts.keep_fp32, kind)
+    p, reused = quantize_int8(fp32, out / name, calib_inputs, opts.calib_method, opts.int8_target, opts.keep_fp32,
+                              cache_dir=_cache_dir(opts), cache_key_str=key, log=log)
+    _stamp_int8(p, fp32, opts, manifest, key)
+    log(f"wrote {p}" + (" (from cache)" if reused else ""))
+    entry = dict(_entry(p, "int8"), target=opts.int8_target, method=opts.calib_method,
+                 calibration_manifest=str(out / "calibration.json"), cache_reused=reused)
+    return entry, calib_inputs, manifest["sha256"]
 
 
 def engine_from_onnx(onnx_path: str | Path, out_dir: str | Path, opts: ExportOptions,
