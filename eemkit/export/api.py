@@ -22,6 +22,8 @@ from eemkit.export.trt_lint import lint_onnx, require_lint_pass
 from eemkit.labels import LabelSpace
 from eemkit.train.checkpoint import build_from_checkpoint, file_sha256
 
+CALIB_BATCH = 32  # TensorRT 10 implicit calibration batch (its calibration profile is fixed at it)
+
 
 @dataclass
 class ExportOptions:
@@ -205,9 +207,6 @@ def _build_engines(out: Path, arts: dict, spec: PreprocessSpec, opts: ExportOpti
         log(f"wrote {eng}")
         built[f"engine-{precision}"] = _entry(eng, precision)
     return built
-
-
-CALIB_BATCH = 32
 
 
 def _calibration(onnx_path: str | Path, calib_inputs, manifest_sha: str | None, trt_version: str, opts: ExportOptions):

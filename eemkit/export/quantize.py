@@ -190,16 +190,18 @@ def _swap_names(graph, float_name: str, out_name: str, prod: dict) -> None:
 
 
 def _drop_dead_qdq(graph) -> None:
-    """Remove Q/DQ nodes whose outputs nobody reads, then initializers nobody reads."""
+    """Remove Q/DQ nodes whose outputs nobody reads, then the scales and zero points only they read."""
     outputs = {o.name for o in graph.output}
+    freed: set[str] = set()
     while True:
         used = {i for n in graph.node for i in n.input} | outputs
         dead = [n for n in graph.node if n.op_type in ("QuantizeLinear", "DequantizeLinear") and n.output[0] not in used]
         if not dead:
             break
         for n in dead:
+            freed.update(n.input)
             graph.node.remove(n)
     used = {i for n in graph.node for i in n.input}
-    keep = [t for t in graph.initializer if t.name in used]
+    keep = [t for t in graph.initializer if t.name in used or t.name not in freed]
     del graph.initializer[:]
     graph.initializer.extend(keep)

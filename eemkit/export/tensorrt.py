@@ -138,6 +138,7 @@ def build_engine(onnx_path: str | Path, engine_path: str | Path, precision: str,
     an error). input_shape: one sample's shape without the batch axis. qdq: the ONNX is explicitly
     quantized. Raises EemkitError when TensorRT/GPU is missing or the build fails.
     """
+    _check_precision(precision)
     trt = require_tensorrt()
     setup = configure_build(trt, onnx_path, precision, input_shape, max_batch, opt_batch, workspace_mb,
                             timing_cache, qdq, calibration, log)
@@ -161,8 +162,7 @@ def configure_build(trt, onnx_path: str | Path, precision: str, input_shape: tup
     """Parse the ONNX and assemble the builder config (profile, precision, calibrator, timing cache)
     without building: `trt` is the tensorrt module. Raises UsageError for a precision this TensorRT
     cannot honour from this ONNX, EemkitError when the parser rejects it."""
-    if precision not in ("fp32", "fp16", "int8"):
-        raise UsageError(f"unknown engine precision {precision!r}; choose fp32, fp16 or int8")
+    _check_precision(precision)
     major = check_version(trt)
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
@@ -191,6 +191,11 @@ def configure_build(trt, onnx_path: str | Path, precision: str, input_shape: tup
         cache = config.create_timing_cache(tc.read_bytes() if tc.is_file() else b"")
         config.set_timing_cache(cache, ignore_mismatch=False)
     return BuildSetup(builder, network, config, cache, parser, logger)
+
+
+def _check_precision(precision: str) -> None:
+    if precision not in ("fp32", "fp16", "int8"):
+        raise UsageError(f"unknown engine precision {precision!r}; choose fp32, fp16 or int8")
 
 
 def _add_profile(builder, config, name: str, shape: tuple[int, ...], lo: int, opt: int, hi: int, add: bool):
