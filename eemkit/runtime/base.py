@@ -20,6 +20,7 @@ class Runner(ABC):
     "coarse_logits": (N, 4)} as float32 numpy arrays."""
 
     name = "runner"
+    max_batch: int | None = None  # the largest batch one call to the backend takes (an engine's profile); None: any
 
     def __init__(self, path: str | Path, meta: dict) -> None:
         self.path = Path(path)
@@ -67,11 +68,12 @@ class Runner(ABC):
     def infer(self, x: np.ndarray) -> dict[str, np.ndarray]: ...
 
     def infer_prepared(self, prepared: np.ndarray, batch: int = 256, raw: bool = False) -> dict[str, np.ndarray]:
-        """Run prepared uint8 images (N, R, R, C) through the model, in batches; logits at the chosen
-        class prior (raw: as the model gives them)."""
+        """Run prepared uint8 images (N, R, R, C) through the model, in batches of at most `batch` and of at
+        most the runner's max_batch; logits at the chosen class prior (raw: as the model gives them)."""
+        step = min(batch, self.max_batch or batch)
         outs: dict[str, list] = {}
-        for i in range(0, len(prepared), batch):
-            o = self.infer(runtime_input(prepared[i:i + batch], self.spec, self.input_kind))
+        for i in range(0, len(prepared), step):
+            o = self.infer(runtime_input(prepared[i:i + step], self.spec, self.input_kind))
             for k, v in o.items():
                 outs.setdefault(k, []).append(v)
         res = {k: np.concatenate(v) for k, v in outs.items()}
