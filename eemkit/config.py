@@ -35,9 +35,27 @@ class DataConfig:
     color: str = "gray"
     balanced: bool = False
     rotate_deg: float = 10.0
+    # augmentation beyond the basic random crop + flip + rotation (eemkit/data/augment.py); 0 / 1.0 = off
+    scale_min: float = 1.0  # area of the random-resized crop relative to the evaluation crop
+    scale_max: float = 1.0
+    aspect: float = 1.0  # width/height ratio drawn log-uniformly from [1/aspect, aspect]
+    translate: float = 0.0  # max shift, fraction of the crop side
+    photometric: float = 0.0  # brightness/contrast/gamma jitter strength
+    blur_p: float = 0.0
+    jpeg_p: float = 0.0
+    erase_p: float = 0.0
+    mixup: float = 0.0  # Beta(alpha, alpha) of mixup; 0: off
+    cutmix: float = 0.0  # Beta(alpha, alpha) of CutMix; 0: off
     limit: int | None = None  # keep the first N training images (quick runs, tests)
     valid_limit: int | None = None
     skip_bad: bool = False
+
+    def augment_spec(self):
+        from eemkit.data.augment import AugmentSpec
+
+        return AugmentSpec(scale=(self.scale_min, self.scale_max), aspect=(1.0 / self.aspect, self.aspect),
+                           translate=self.translate, rotate_deg=self.rotate_deg, photometric=self.photometric,
+                           blur_p=self.blur_p, jpeg_p=self.jpeg_p, erase_p=self.erase_p)
 
 
 @dataclass(frozen=True)
@@ -59,11 +77,17 @@ class OptimConfig:
     def __post_init__(self) -> None:  # value ranges live in eemkit/config_checks.py
         check_ranges(self, "optim")
 
+    optimizer: str = "adam"  # adam | adamw | sgd (momentum 0.9, Nesterov)
     lr: float = 1e-4
     weight_decay: float = 5e-4
     batch_size: int = 32
     epochs: int = 12
-    schedule: str = "step"  # step: x gamma every step_size epochs | cosine: cosine decay to 0 over the epochs
+    # step: x gamma every step_size epochs | cosine: cosine decay to 0 over the epochs (per epoch) |
+    # warmup_cosine: linear warm-up over warmup_epochs, then cosine decay to 0, updated every step
+    schedule: str = "step"
+    warmup_epochs: float = 0.0
+    ema: float = 0.0  # decay of an exponential moving average of the weights (e.g. 0.999); 0: off
+    precision: str = "auto"  # auto (bf16 where the CPU/GPU has it) | fp32 | bf16
     step_size: int = 4
     gamma: float = 0.2
     seed: int = 0
@@ -95,7 +119,8 @@ class TrainConfig:
 
 
 # keys that may change between a run and its --resume without breaking exactness
-RESUME_MUTABLE = {"out", "optim.epochs", "data.path", "data.skip_bad", "teacher", "optim.eval_batch", "optim.device"}
+RESUME_MUTABLE = {"out", "optim.epochs", "data.path", "data.skip_bad", "teacher", "optim.eval_batch", "optim.device",
+                  "optim.precision"}
 
 _SECTIONS = {"data": DataConfig, "model": ModelConfig, "loss": LossConfig, "optim": OptimConfig}
 
@@ -155,8 +180,9 @@ def preset_names() -> list[str]:
     return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
 
 
-def load_preset(name_or_path: str) -> dict:
-    """A preset's mapping: a file path, or the name of a preset shipped in eemkit/presets/."""
+def load_preset(name_or_path: str, _seen: set[str] | None = None) -> dict:
+    """A preset's mapping: a file path, or the name of a preset shipped in eemkit/presets/. A preset may
+    start from another with `extends: NAME` (its keys override the other's)."""
     import yaml
 
     path = Path(name_or_path)
@@ -170,6 +196,11 @@ def load_preset(name_or_path: str) -> dict:
         raise UsageError(f"{path} is not valid YAML: {str(err).splitlines()[0]}") from None
     if not isinstance(data, dict):
         raise UsageError(f"{path} must hold a mapping of config sections")
+    base = data.pop("extends", None)
+    if base is not None:  # a preset that changes a few keys of another
+        if _seen is not None and str(base) in _seen:
+            raise UsageError(f"{path}: 'extends: {base}' forms a cycle")
+        data = _deep_update(load_preset(str(base), (_seen or set()) | {str(base)}), data)
     return data
 
 

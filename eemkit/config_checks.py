@@ -41,10 +41,12 @@ RANGES: dict[str, dict[str, Range]] = {
     "data": {
         "input_size": Range(16), "crop_pct": Range(0, 1, lo_open=True), "rotate_deg": Range(0, 180),
         "limit": Range(1, optional=True), "valid_limit": Range(1, optional=True),
+        "mixup": Range(0), "cutmix": Range(0),
     },
     "model": {"hidden": AT_LEAST_1, "dropout": Range(0, 1, hi_open=True)},
     "optim": {
         "lr": Range(0), "weight_decay": Range(0), "batch_size": AT_LEAST_1, "epochs": AT_LEAST_1,
+        "warmup_epochs": Range(0), "ema": Range(0, 1, hi_open=True),
         "step_size": AT_LEAST_1, "gamma": Range(0, 1, lo_open=True), "seed": Range(0), "threads": Range(0),
         "max_steps_per_epoch": Range(1, optional=True), "eval_batch": AT_LEAST_1, "probe_every": Range(0),
     },
@@ -52,7 +54,8 @@ RANGES: dict[str, dict[str, Range]] = {
 CHOICES: dict[str, dict[str, tuple[str, ...]]] = {
     "data": {"color": ("gray", "rgb")},
     "model": {"head_act": ("relu", "none")},
-    "optim": {"schedule": ("step", "cosine"), "device": ("auto", "cpu", "cuda")},
+    "optim": {"optimizer": ("adam", "adamw", "sgd"), "schedule": ("step", "cosine", "warmup_cosine"),
+              "precision": ("auto", "fp32", "bf16"), "device": ("auto", "cpu", "cuda")},
 }
 
 

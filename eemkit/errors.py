@@ -9,6 +9,7 @@ EXIT_PARITY = 3  # `eemkit check`: a parity/accuracy tolerance was broken
 EXIT_DIVERGED = 4  # training stopped on a non-finite loss
 EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT); training saved a resumable checkpoint first
 EXIT_TERMINATED = 143  # SIGTERM (128 + 15); the same clean stop as Ctrl-C
+EXIT_LINT = 5  # `eemkit check --lint`, `eemkit export --int8-target trt`: the offline TensorRT lint found errors
 
 
 class EemkitError(Exception):
@@ -34,3 +35,10 @@ class TrainingDiverged(EemkitError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, EXIT_DIVERGED)
+
+
+class LintFailed(EemkitError):
+    """An ONNX model breaks a rule TensorRT imposes (exit code 5); the message names node and rule."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, EXIT_LINT)

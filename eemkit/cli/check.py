@@ -1,4 +1,5 @@
-"""`eemkit check`: parity of an exported artifact against its PyTorch checkpoint."""
+"""`eemkit check`: parity of an exported artifact against its PyTorch checkpoint, or (`--lint`) the
+offline TensorRT lint of an ONNX model."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from eemkit.cli.common import console, print_json, user_errors
-from eemkit.errors import EXIT_PARITY
+from eemkit.errors import EXIT_LINT, EXIT_PARITY
 
 
 def render_check(r: dict) -> None:
@@ -35,10 +36,42 @@ def render_check(r: dict) -> None:
     console.print("[bold green]PASS[/]" if r["passed"] else "[bold red]FAIL[/]: " + "; ".join(r["failures"]))
 
 
+def render_lint(r: dict) -> None:
+    from rich.table import Table
+
+    t = Table(title=f"TensorRT lint of {r['path']} ({r['kind']}, opset {r['opset']})", title_justify="left")
+    t.add_column("rule", no_wrap=True)
+    t.add_column("node", overflow="fold", max_width=28)
+    t.add_column("finding", overflow="fold")
+    for f in r["findings"]:
+        style = "red" if f["severity"] == "error" else "yellow"
+        t.add_row(f"[{style}]{f['rule']}[/]", f["node"], f["message"])
+    if r["findings"]:
+        console.print(t)
+    verdict = "[bold green]PASS[/]" if r["ok"] else f"[bold red]FAIL[/]: {r['errors']} error(s)"
+    console.print(f"{verdict}, {r['warnings']} warning(s); {len(r['rules'])} rules checked (TensorRT 10.3 and 11)")
+
+
+def _lint(artifact: Path, json_out: bool) -> None:
+    from eemkit.errors import UsageError
+    from eemkit.export.trt_lint import lint_onnx
+
+    if artifact.suffix.lower() != ".onnx":
+        raise UsageError(f"--lint reads an ONNX model; {artifact} is not one")
+    report = lint_onnx(artifact).to_dict()
+    if json_out:
+        print_json(report)
+    else:
+        render_lint(report)
+    if not report["ok"]:
+        raise typer.Exit(EXIT_LINT)
+
+
 @user_errors
 def check(
     artifact: Annotated[Path, typer.Argument(help="ONNX model or TensorRT engine to check.")],
-    checkpoint: Annotated[Path, typer.Option("--checkpoint", "-c", help="The PyTorch checkpoint it was exported from.")],
+    checkpoint: Annotated[Optional[Path], typer.Option("--checkpoint", "-c", help="The PyTorch checkpoint it was exported from.")] = None,
+    lint: Annotated[bool, typer.Option("--lint", help="Only lint the ONNX model for TensorRT 10.3 / 11 (no checkpoint, no data, no TensorRT); exit 5 on errors.")] = False,
     data: Annotated[Optional[Path], typer.Option("--data", help="Dataset root (default: $EEMKIT_DATA or ../shared/data/ferplus).")] = None,
     format: Annotated[str, typer.Option("--format")] = "ferplus",
     split: Annotated[str, typer.Option("--split")] = "test",
@@ -53,9 +86,17 @@ def check(
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Run the artifact and the checkpoint on the same images; exit 3 when a tolerance is broken.
+    With --lint, check an ONNX model against TensorRT's parser and quantization rules; exit 5 on errors.
 
     Default tolerances: FP32 top-1 agreement >= 99.9 %, FP16 >= 99.5 %, INT8 accuracy drop <= 1 point
     and average drop <= 2 points."""
+    if lint:
+        return _lint(artifact, json_out)
+    if checkpoint is None:
+        from eemkit.errors import UsageError
+
+        raise UsageError("a parity check needs --checkpoint (the PyTorch checkpoint the artifact came from); "
+                         "or pass --lint for the TensorRT lint alone")
     from dataclasses import replace
 
     from eemkit.config import DEFAULT_DATA

@@ -35,13 +35,14 @@ def demo(
     smoothing: Annotated[float, typer.Option("--smoothing", min=0.0, max=0.99, help="Temporal smoothing of probabilities.")] = 0.6,
     threads: Annotated[Optional[int], typer.Option("--threads", min=1)] = None,
     json_out: Annotated[bool, typer.Option("--json")] = False,
+    class_prior: Annotated[str, typer.Option("--class-prior", help="Operating point: train | uniform | a JSON file {class: weight}.")] = "train",
 ) -> None:
     """Show every face with a box coloured by its coarse expression, the fine label and confidence, frames/s
     and per-stage milliseconds. `q` or Esc quits."""
     from eemkit.demo.app import run_demo
 
     res = run_demo(model, source, headless, output, records, max_frames, threads, detect_every, smoothing,
-                   log=lambda s: err_console.print(s, highlight=False))
+                   log=lambda s: err_console.print(s, highlight=False), class_prior=class_prior)
     if json_out:
         print_json(res)
     else:

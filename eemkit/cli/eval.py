@@ -27,25 +27,76 @@ def render_metrics(m: dict, title: str) -> None:
     console.print(t)
 
 
+def render_priors(res: dict, title: str) -> None:
+    """One row per class with accuracy at each class prior side by side."""
+    from rich.table import Table
+
+    priors = list(res["priors"])
+    first = res["priors"][priors[0]]
+    t = Table(title=title, title_justify="left")
+    t.add_column("class")
+    t.add_column("images", justify="right")
+    for p in priors:
+        t.add_column(f"acc % ({p})", justify="right")
+    for c in first["per_class"]:
+        t.add_row(c, str(first["support"][c]), *["-" if res["priors"][p]["per_class"][c] is None
+                                                  else f"{res['priors'][p]['per_class'][c]:.2f}" for p in priors])
+    t.add_section()
+    t.add_row("[bold]overall[/]", str(first["n"]), *[f"[bold]{res['priors'][p]['accuracy']:.2f}[/]" for p in priors])
+    t.add_row("[bold]average[/]", "", *[f"{res['priors'][p]['average']:.2f}" for p in priors])
+    if "coarse_accuracy" in first:
+        t.add_row("[bold]coarse[/] (V^c)", "", *[f"{res['priors'][p]['coarse_accuracy']:.2f}" for p in priors])
+    console.print(t)
+
+
+def render_robustness(rows: list[dict], priors: list[str]) -> None:
+    from rich.table import Table
+
+    t = Table(title="robustness (accuracy / average %)", title_justify="left")
+    t.add_column("condition")
+    for p in priors:
+        t.add_column(p, justify="right")
+    t.add_column("det. recall", justify="right")
+    for r in rows:
+        t.add_row(r["condition"], *[f"{r[f'accuracy_{p}']:.1f} / {r[f'average_{p}']:.1f}" for p in priors],
+                  "-" if r["detector_recall"] is None else f"{r['detector_recall']:.1f}")
+    console.print(t)
+
+
 @user_errors
 def eval_cmd(
-    checkpoint: Annotated[Path, typer.Argument(help="An eemkit checkpoint (.pt).")],
+    model: Annotated[Path, typer.Argument(help="A checkpoint (.pt), ONNX model or TensorRT engine.")],
     data: Annotated[Optional[Path], typer.Option("--data", help="Dataset root (default: $EEMKIT_DATA or ../shared/data/ferplus).")] = None,
     format: Annotated[str, typer.Option("--format")] = "ferplus",
     split: Annotated[str, typer.Option("--split", help="train | valid | test")] = "test",
-    out: Annotated[Optional[Path], typer.Option("--out", help="Folder for confusion.png and metrics.json.")] = None,
-    batch: Annotated[int, typer.Option("--batch", min=1)] = 256,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Folder for metrics.json and the confusion / robustness plots.")] = None,
+    class_prior: Annotated[Optional[list[str]], typer.Option("--class-prior", help="Operating point(s) to score: train | "
+                                                             "uniform | a JSON file; repeatable (default: train and uniform).")] = None,
+    robustness: Annotated[bool, typer.Option("--robustness", help="Also score shifted/rescaled framing, rotation, "
+                                             "low resolution, low light, JPEG, mirroring and the demo's detect-and-crop.")] = False,
+    conditions: Annotated[Optional[str], typer.Option("--conditions", help="Comma-separated subset of the robustness conditions.")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Score only the first N images.")] = None,
+    threads: Annotated[Optional[int], typer.Option("--threads", min=1)] = None,
     skip_bad: Annotated[bool, typer.Option("--skip-bad")] = False,
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Accuracy, average (mean per-class) accuracy, coarse accuracy, per-class table and confusion matrix."""
+    """Accuracy, average (mean per-class) accuracy, coarse accuracy and per-class accuracy at the training
+    prior and with it removed, confusion matrices, and with --robustness the robustness table and plot."""
     from eemkit.config import DEFAULT_DATA
-    from eemkit.eval.evaluate import evaluate_checkpoint
+    from eemkit.eval.evaluate import evaluate_model
 
-    out_dir = out if out is not None else checkpoint.parent / f"eval-{split}"
-    m = evaluate_checkpoint(checkpoint, data or DEFAULT_DATA, format, split, batch=batch, out_dir=out_dir, skip_bad=skip_bad)
+    out_dir = out if out is not None else model.parent / f"eval-{split}"
+    conds = None
+    if robustness or conditions:
+        conds = tuple(c.strip() for c in conditions.split(",") if c.strip()) if conditions else ()
+    res = evaluate_model(model, data or DEFAULT_DATA, format, split, tuple(class_prior or ("train", "uniform")), conds,
+                         out_dir, skip_bad=skip_bad, limit=limit, threads=threads)
     if json_out:
-        print_json(m)
+        print_json(res)
         return
-    render_metrics(m, f"{checkpoint} on {format} {split}")
-    console.print(f"confusion matrix: {m['confusion_png']}")
+    render_priors(res, f"{model} on {format} {split}")
+    if "robustness" in res:
+        render_robustness(res["robustness"], list(res["priors"]))
+    for note in res["notes"]:
+        console.print(f"note: {note}")
+    console.print(f"written to {out_dir}")

@@ -19,6 +19,9 @@ def predict(
     annotate: Annotated[Optional[Path], typer.Option("--annotate", help="Write annotated images/videos to this folder.")] = None,
     margin: Annotated[float, typer.Option("--margin", min=0.0, max=1.0, help="Margin around the face box (fraction of its side).")] = 0.15,
     threads: Annotated[Optional[int], typer.Option("--threads", min=1)] = None,
+    class_prior: Annotated[str, typer.Option("--class-prior", help="Operating point: train (the training set's class "
+                                             "prior) | uniform (prior removed) | a JSON file {class: weight}.")] = "train",
+    crops: Annotated[bool, typer.Option("--crops", help="The images are already face crops: no detection, no margin.")] = False,
 ) -> None:
     """Detect every face, classify its fine and coarse expression, and write records (file, frame, box,
     labels, probabilities). Images without a face, and files that cannot be read, are reported, not an error
@@ -26,7 +29,7 @@ def predict(
     from eemkit.demo.app import predict as run_predict
 
     res = run_predict(model, inputs, annotate, threads, margin, log=lambda s: err_console.print(s, highlight=False),
-                      csv_path=csv_out)
+                      class_prior=class_prior, crops=crops, csv_path=csv_out)
     if json_out:
         print_json(res)
         return

@@ -36,6 +36,8 @@ Balanced = Annotated[bool, typer.Option("--balanced", help="Class-balanced sampl
 SkipBad = Annotated[bool, typer.Option("--skip-bad", help="Skip unreadable images instead of stopping.")]
 Json = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 Device = Annotated[Optional[str], typer.Option("--device", help="auto | cpu | cuda")]
+Precision = Annotated[Optional[str], typer.Option("--precision", help="auto (bf16 where the CPU has AMX/AVX512-BF16 or the "
+                                                  "GPU has bf16) | fp32 | bf16")]
 Init = Annotated[Optional[Path], typer.Option("--init", help="Start from this checkpoint's weights (same stage and "
                                               "backbone; new optimiser and schedule): fine-tuning, longer schedules.")]
 
@@ -86,6 +88,7 @@ def _overrides(stage: str, sets: list[str] | None, **opts) -> list[dict]:
         "epochs": "optim.epochs", "batch_size": "optim.batch_size", "lr": "optim.lr", "input_size": "data.input_size",
         "seed": "optim.seed", "threads": "optim.threads", "limit": "data.limit", "max_steps": "optim.max_steps_per_epoch",
         "label_mode": "data.label_mode", "teacher": "teacher", "device": "optim.device", "init": "init",
+        "precision": "optim.precision",
     }
     flags = {"no_coarse": ("model.use_coarse", False), "pretrained": ("model.pretrained", True),
              "small_stem": ("model.small_stem", True), "balanced": ("data.balanced", True),
@@ -141,27 +144,30 @@ def teacher(preset: Preset = None, sets: Sets = None, data: Data = None, format:
             input_size: Size = None, seed: Seed = None, threads: Threads = None, limit: Limit = None,
             max_steps: MaxSteps = None, label_mode: LabelMode = None, resume: Resume = False, no_coarse: NoCoarse = False,
             pretrained: Pretrained = False, small_stem: SmallStem = False, balanced: Balanced = False,
-            skip_bad: SkipBad = False, json_out: Json = False, device: Device = None, init: Init = None) -> None:
+            skip_bad: SkipBad = False, json_out: Json = False, device: Device = None, init: Init = None,
+            precision: Precision = None) -> None:
     """Train the KTN teacher: two backbones, fine + coarse streams, lambda_f CE + lambda_A AdaReg + lambda_c CE."""
     _run("teacher", preset, sets, resume, json_out, data=data, format=format, out=out, backbone=backbone, loss=loss,
          epochs=epochs, batch_size=batch_size, lr=lr, input_size=input_size, seed=seed, threads=threads, limit=limit,
          max_steps=max_steps, label_mode=label_mode, no_coarse=no_coarse, pretrained=pretrained,
-         small_stem=small_stem, balanced=balanced, skip_bad=skip_bad, device=device, init=init)
+         small_stem=small_stem, balanced=balanced, skip_bad=skip_bad, device=device, init=init, precision=precision)
 
 
 @app.command("student")
 @user_errors
-def student(teacher: Annotated[Optional[Path], typer.Option("--teacher", help="Teacher checkpoint (best.pt).")] = None,
+def student(teacher: Annotated[Optional[Path], typer.Option("--teacher", help="Teacher: a checkpoint (best.pt), an exported "
+                                                              "model (.onnx) or saved teacher outputs (.npz).")] = None,
             no_distill: Annotated[bool, typer.Option("--no-distill", help="Train without the teacher (CE with C-F labels).")] = False,
             preset: Preset = None, sets: Sets = None, data: Data = None, format: Fmt = None, out: Out = None,
             backbone: Backbone = None, loss: Loss = None, epochs: Epochs = None, batch_size: Batch = None, lr: Lr = None,
             input_size: Size = None, seed: Seed = None, threads: Threads = None, limit: Limit = None,
             max_steps: MaxSteps = None, label_mode: LabelMode = None, resume: Resume = False, no_coarse: NoCoarse = False,
             pretrained: Pretrained = False, small_stem: SmallStem = False, balanced: Balanced = False,
-            skip_bad: SkipBad = False, json_out: Json = False, device: Device = None, init: Init = None) -> None:
+            skip_bad: SkipBad = False, json_out: Json = False, device: Device = None, init: Init = None,
+            precision: Precision = None) -> None:
     """Train the STSN student on one shared backbone, distilled from a frozen teacher (eq. 8)."""
     _run("student", preset, [*(sets or []), *([] if loss else ["loss.loss=ce"] if not preset else [])], resume, json_out,
          teacher=teacher, no_distill=no_distill, data=data, format=format, out=out, backbone=backbone, loss=loss,
          epochs=epochs, batch_size=batch_size, lr=lr, input_size=input_size, seed=seed, threads=threads, limit=limit,
          max_steps=max_steps, label_mode=label_mode, no_coarse=no_coarse, pretrained=pretrained,
-         small_stem=small_stem, balanced=balanced, skip_bad=skip_bad, device=device, init=init)
+         small_stem=small_stem, balanced=balanced, skip_bad=skip_bad, device=device, init=init, precision=precision)

@@ -355,3 +355,24 @@ def balanced_weights(fine: np.ndarray, n_classes: int) -> np.ndarray:
     """Per-sample weights 1 / count(class), for a class-balanced sampler."""
     counts = np.bincount(fine, minlength=n_classes).astype(np.float64)
     return (1.0 / np.maximum(counts, 1))[fine]
+
+
+def read_split_images(root: str | Path, fmt: str, split: str, skip_bad: bool = False,
+                      limit: int | None = None) -> tuple[list[np.ndarray], np.ndarray, LabelSpace, list[str]]:
+    """The raw decoded images of a split (uint8 grey HxW or RGB HxWx3, as on disk), their fine labels (N,),
+    the label space and the names, for evaluations that perturb images before the preprocess."""
+    idx = index_split(root, fmt, split, "majority", check_files=not skip_bad)
+    images, fine, names = [], [], []
+    for rec in idx.records[:limit] if limit else idx.records:
+        try:
+            img = _read_image(rec)
+        except EemkitError:
+            if not skip_bad:
+                raise
+            continue
+        images.append(img[:, :, 0] if img.ndim == 3 and img.shape[2] == 1 else img)
+        fine.append(rec.fine)
+        names.append(rec.name)
+    if not images:
+        raise UsageError(f"split {split!r} of {root} has no usable images")
+    return images, np.asarray(fine, dtype=np.int64), idx.labels, names

@@ -141,20 +141,38 @@ def to_model_input(
             f"batch of {r}x{r}x{c} does not match the preprocess spec "
             f"({spec.resize_size}x{spec.resize_size}x{spec.channels})"
         )
+    if train:
+        x, _ = basic_train_crop(batch, spec, generator, rotate_deg)
+    else:
+        o = (spec.resize_size - spec.input_size) // 2
+        s = spec.input_size
+        x = batch[:, o:o + s, o:o + s, :].permute(0, 3, 1, 2).float().div_(255.0)
+    return normalize(x, spec)
+
+
+def basic_train_crop(batch: torch.Tensor, spec: PreprocessSpec, generator: torch.Generator | None,
+                     rotate_deg: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first releases' training crop: uint8 NHWC -> float (N, C, S, S) in [0, 1] by a random crop, a
+    random horizontal flip and a rotation in [-rotate_deg, rotate_deg]; returns (images, flipped (N,))."""
+    n = batch.shape[0]
     s = spec.input_size
-    offs = _crop_offsets(n, spec, train, generator)
+    offs = _crop_offsets(n, spec, True, generator)
     if bool((offs == offs[0]).all()):
-        y, x = int(offs[0, 0]), int(offs[0, 1])
-        crops = batch[:, y:y + s, x:x + s, :]
+        y, x0 = int(offs[0, 0]), int(offs[0, 1])
+        crops = batch[:, y:y + s, x0:x0 + s, :]
     else:
         crops = torch.stack([batch[i, int(o[0]):int(o[0]) + s, int(o[1]):int(o[1]) + s, :] for i, o in enumerate(offs)])
     x = crops.permute(0, 3, 1, 2).float().div_(255.0)
-    if train:
-        flip = torch.rand(n, generator=generator) < 0.5
-        x = torch.where(flip[:, None, None, None], x.flip(3), x)
-        if rotate_deg > 0:
-            x = _random_rotate(x, rotate_deg, generator)
-    if c == 1:
+    flip = torch.rand(n, generator=generator) < 0.5
+    x = torch.where(flip[:, None, None, None], x.flip(3), x)
+    if rotate_deg > 0:
+        x = _random_rotate(x, rotate_deg, generator)
+    return x, flip
+
+
+def normalize(x: torch.Tensor, spec: PreprocessSpec) -> torch.Tensor:
+    """Float (N, C, S, S) in [0, 1] -> (N, 3, S, S) normalised with the spec's mean/std (grey replicated)."""
+    if x.shape[1] == 1:
         x = x.expand(-1, 3, -1, -1)
     mean = torch.tensor(spec.mean, dtype=x.dtype).view(1, 3, 1, 1)
     std = torch.tensor(spec.std, dtype=x.dtype).view(1, 3, 1, 1)

@@ -52,10 +52,12 @@ def _read_image(path: Path) -> np.ndarray:
 
 def predict(model: str | Path | None, inputs: list[str | Path], annotate_dir: str | Path | None = None,
             threads: int | None = None, margin: float = 0.15, log: Callable[[str], None] = lambda s: None,
-            csv_path: str | Path | None = None) -> dict:
+            class_prior: str | Path = "train", crops: bool = False, csv_path: str | Path | None = None) -> dict:
     """Detect every face in images / videos and classify it. Returns {"model", "records", "no_face",
     "unreadable"}: one record per face and frame (file, frame, box, track, labels, both probability
     vectors); a file that cannot be read is reported in "unreadable" and the others go on.
+    `crops`: the inputs are already face crops (no detection, no margin). `class_prior`: the operating
+    point (train | uniform | JSON file, see eemkit.runtime.prior).
 
     Output paths are checked before any inference (UsageError); EemkitError when no input could be read.
     """
@@ -69,7 +71,9 @@ def predict(model: str | Path | None, inputs: list[str | Path], annotate_dir: st
     names = annotated_names(files, VIDEO_EXTS)
     records, no_face, unreadable = [], [], []
     with open_runner(resolve_model(model), threads=threads) as runner:
-        detector = create_detector("haar")
+        runner.set_class_prior(class_prior)
+        detector = create_detector("none" if crops else "haar")
+        margin = 0.0 if crops else margin
         for f in files:
             dst = out_dir / names[f] if out_dir else None
             try:
@@ -143,7 +147,8 @@ def gui_available() -> bool:
 
 def run_demo(model: str | Path | None, source: str, headless: bool = False, output: str | Path | None = None,
              records_path: str | Path | None = None, max_frames: int | None = None, threads: int | None = None,
-             detect_every: int = 1, smoothing: float = 0.6, log: Callable[[str], None] = lambda s: None) -> dict:
+             detect_every: int = 1, smoothing: float = 0.6, log: Callable[[str], None] = lambda s: None,
+             class_prior: str | Path = "train") -> dict:
     """The real-time loop: capture -> detect -> preprocess -> infer -> smooth -> overlay -> show/write.
 
     Returns {"frames", "fps", "stage_ms", "faces"}. `q` or Esc quits the window.
@@ -166,6 +171,7 @@ def run_demo(model: str | Path | None, source: str, headless: bool = False, outp
     writer = None
     n = faces = 0
     with open_runner(resolve_model(model), threads=threads) as runner:
+        runner.set_class_prior(class_prior)
         pipe = FramePipeline(runner, create_detector("haar"), smoothing=smoothing, detect_every=detect_every)
         src = open_source(source, log=log)
         t_start = time.perf_counter()

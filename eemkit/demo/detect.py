@@ -91,7 +91,14 @@ def crop_face(rgb: np.ndarray, face: Face, margin: float = 0.15) -> np.ndarray:
     return cv2.warpAffine(rgb, m, (out, out), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-DETECTORS = {"haar": HaarDetector}
+class WholeImage:
+    """No detection: the whole image is the face (`predict --crops`, for faces that are already cropped)."""
+
+    def detect(self, rgb: np.ndarray) -> list[Face]:
+        return [Face((0, 0, int(rgb.shape[1]), int(rgb.shape[0])))]
+
+
+DETECTORS = {"haar": HaarDetector, "none": WholeImage}
 
 
 def create_detector(name: str = "haar", **kw) -> FaceDetector:

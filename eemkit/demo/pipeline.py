@@ -94,7 +94,7 @@ class FramePipeline:
 
             x = runtime_input(prepare_images(crops, self.runner.spec), self.runner.spec, self.runner.input_kind)
             t2 = time.perf_counter()
-            out = self.runner.infer(x)
+            out = self.runner.postprocess(self.runner.infer(x))
             t3 = time.perf_counter()
             results = self._postprocess(faces, softmax(out["fine_logits"]), softmax(out["coarse_logits"]))
         else:

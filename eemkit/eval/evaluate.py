@@ -68,3 +68,57 @@ def evaluate_checkpoint(ckpt_path: str | Path, data_path: str | Path, fmt: str, 
         atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2), what="metrics")
         metrics["confusion_png"] = str(out / "confusion.png")
     return metrics
+
+
+def evaluate_model(model_path: str | Path, data_path: str | Path, fmt: str, split: str = "test",
+                   priors: tuple[str, ...] = ("train", "uniform"), robustness: tuple[str, ...] | None = None,
+                   out_dir: str | Path | None = None, skip_bad: bool = False, limit: int | None = None,
+                   threads: int | None = None, progress: Callable[[str], None] | None = None) -> dict:
+    """Metrics of any model eemkit runs (checkpoint, ONNX, engine) on one split, at each class prior
+    (`priors`; "uniform" is skipped with a note for a model that records no training prior), and with
+    `robustness` conditions (eemkit.eval.robustness.CONDITIONS) the robustness table.
+
+    With out_dir, writes metrics.json, confusion-<prior>.png and robustness.png there."""
+    import json
+
+    from eemkit.data.datasets import read_split_images
+    from eemkit.eval.robustness import CONDITIONS, plot_robustness
+    from eemkit.eval.robustness import robustness as run_robustness
+    from eemkit.runtime import open_runner
+
+    images, y, data_labels, _ = read_split_images(data_path, fmt, split, skip_bad=skip_bad, limit=limit)
+    res: dict = {"model": str(model_path), "split": split, "format": fmt, "priors": {}, "notes": []}
+    with open_runner(model_path, threads=threads) as runner:
+        check_same_classes(runner.labels, data_labels, str(model_path))
+        usable = []
+        for p in priors:
+            try:
+                runner.set_class_prior(p)
+            except UsageError as err:
+                res["notes"].append(str(err))
+                continue
+            usable.append(p)
+        runner.set_class_prior("train")
+        raw = runner.infer_images(images, raw=True)
+        labels = runner.labels
+        for p in usable:
+            runner.set_class_prior(p)
+            out = runner.postprocess(raw)
+            res["priors"][p] = classification_metrics(y, out["fine_logits"], labels.fine, out["coarse_logits"],
+                                                      labels.coarse_index, labels.coarse)
+        runner.set_class_prior("train")
+        if robustness is not None:
+            rows = run_robustness(runner, images, y, list(robustness) or list(CONDITIONS), usable, progress=progress)
+            res["robustness"] = [r.to_dict() for r in rows]
+    res.update({k: v for k, v in res["priors"][usable[0]].items()})  # the first prior's figures at the top level
+    if out_dir is not None:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        for p, m in res["priors"].items():
+            save_confusion_png(m["confusion"], labels.fine, str(out / f"confusion-{p}.png"),
+                               f"{Path(model_path).name} on {split}, {p} prior: acc {m['accuracy']:.2f}%  avg {m['average']:.2f}%")
+        if robustness is not None:
+            plot_robustness(rows, str(out / "robustness.png"), f"{Path(model_path).name} on {fmt} {split}")
+            res["robustness_png"] = str(out / "robustness.png")
+        (out / "metrics.json").write_text(json.dumps(res, indent=2))
+    return res

@@ -65,9 +65,9 @@ def check_artifact(artifact: str | Path, checkpoint: str | Path, data: str | Pat
     from eemkit.runtime import open_runner
     from eemkit.runtime.torch_runner import TorchRunner
 
-    ref = TorchRunner(checkpoint, threads=threads)
     art = open_runner(artifact, threads=threads, fallback_meta=fallback_meta)
     _check_same_checkpoint(art.meta, artifact, checkpoint)
+    ref = TorchRunner(checkpoint, threads=threads, mirror=bool(art.meta.get("mirror_average", False)))
     if tuple(art.labels.fine) != tuple(ref.labels.fine):
         raise UsageError(f"{artifact} predicts {list(art.labels.fine)} but {checkpoint} predicts {list(ref.labels.fine)}")
     ref_data = load_split(data, fmt, split, ref.spec, skip_bad=skip_bad, limit=limit, progress=progress)

@@ -13,14 +13,17 @@ from pathlib import Path
 from typing import Callable
 
 from eemkit.data.preprocess import PreprocessSpec, runtime_input
-from eemkit.errors import UsageError
+from eemkit.errors import LintFailed, UsageError
 from eemkit.export import calibration as cal
 from eemkit.export.metadata import embed, read_onnx_metadata, write_sidecar
 from eemkit.export.onnx_export import check_out_path, convert_fp16, export_onnx
 from eemkit.export.quantize import METHODS, TARGETS, cache_key, quantize_int8
+from eemkit.export.trt_lint import lint_onnx, require_lint_pass
 from eemkit.io_utils import atomic_write_text, check_output_dir, ensure_dir, save_onnx
 from eemkit.labels import LabelSpace
 from eemkit.train.checkpoint import build_from_checkpoint, file_sha256
+
+CALIB_BATCH = 32  # TensorRT 10 implicit calibration batch (its calibration profile is fixed at it)
 
 
 @dataclass
@@ -39,6 +42,7 @@ class ExportOptions:
     opset: int = 17
     probs: bool = False
     uint8_input: bool = False
+    mirror_average: bool = False
     max_batch: int = 32
     workspace_mb: int = 1024
     cache_dir: str | None = None
@@ -56,7 +60,8 @@ def export_checkpoint(ckpt_path: str | Path, out_dir: str | Path, opts: ExportOp
 
     Raises UsageError for a non-eemkit checkpoint, a missing/read-only output folder, INT8 without
     calibration data or with too few images, calibration images of another class set or size, and
-    EemkitError for --format engine where TensorRT or a GPU is missing.
+    EemkitError for --format engine where TensorRT or a GPU is missing, and LintFailed (exit code 5)
+    when an --int8-target trt model breaks a TensorRT rule (export.json is written first).
     """
     out = _check_request(out_dir, opts)
     if opts.format == "engine":
@@ -69,36 +74,50 @@ def export_checkpoint(ckpt_path: str | Path, out_dir: str | Path, opts: ExportOp
     sha = file_sha256(ckpt_path)
     labels = LabelSpace.from_dict(ckpt["labels"])
     spec = PreprocessSpec.from_dict(ckpt["preprocess"])
-    kind = "uint8_nhwc" if opts.uint8_input else "float_nchw"
     arts: dict[str, dict] = {}
-    fp32 = export_onnx(model, ckpt, sha, out / "model.onnx", opts.opset, opts.probs, opts.uint8_input)
+    fp32 = export_onnx(model, ckpt, sha, out / "model.onnx", opts.opset, opts.probs, opts.uint8_input, mirror=opts.mirror_average)
     log(f"wrote {fp32}")
     arts["onnx"] = _entry(fp32, "fp32")
     if opts.fp16:
         p = convert_fp16(fp32, out / "model.fp16.onnx")
         log(f"wrote {p}")
         arts["onnx-fp16"] = _entry(p, "fp16")
-    calib_inputs = None
+    calib_inputs, manifest_sha, lint = None, None, None
     if opts.int8:
-        manifest = (cal.load_manifest(opts.calib_manifest) if opts.calib_manifest else
-                    cal.sample_manifest(opts.calib_data, opts.calib_format, opts.calib_n, opts.calib_seed, warn=log, spec=spec))
-        cal.save_manifest(manifest, out / "calibration.json")
-        images = cal.load_calibration_images(manifest, labels, spec, opts.calib_data if opts.calib_manifest else None)
-        cal.check_calibration_images(images, spec)
-        calib_inputs = runtime_input(images, spec, kind)
-        name = "model.int8.onnx" if opts.int8_target == "cpu" else "model.int8-trt.onnx"
-        key = cache_key(file_sha256(fp32), manifest["sha256"], opts.int8_target, opts.calib_method, opts.keep_fp32, kind)
-        p, reused = quantize_int8(fp32, out / name, calib_inputs, opts.calib_method, opts.int8_target, opts.keep_fp32,
-                                  cache_dir=_cache_dir(opts), cache_key_str=key, log=log)
-        _stamp_int8(p, fp32, opts, manifest, key)
-        log(f"wrote {p}" + (" (from cache)" if reused else ""))
-        arts["onnx-int8"] = dict(_entry(p, "int8"), target=opts.int8_target, method=opts.calib_method,
-                                 calibration_manifest=str(out / "calibration.json"), cache_reused=reused)
-    if opts.format == "engine":
-        arts.update(_build_engines(out, arts, spec, opts, calib_inputs, log))
+        arts["onnx-int8"], calib_inputs, manifest_sha = _export_int8(fp32, out, labels, spec, opts, log)
+        if opts.int8_target == "trt":
+            lint = lint_onnx(arts["onnx-int8"]["path"])
+            arts["onnx-int8"]["trt_lint"] = {"ok": lint.ok, "errors": len(lint.errors), "findings": len(lint.findings)}
+            log("TensorRT lint: " + ("passed" if lint.ok else f"{len(lint.errors)} error(s)"))
+    if opts.format == "engine" and (lint is None or lint.ok):
+        arts.update(_build_engines(out, arts, spec, opts, calib_inputs, manifest_sha, log))
     result = {"checkpoint": str(ckpt_path), "checkpoint_sha256": sha, "out_dir": str(out), "artifacts": arts}
     atomic_write_text(out / "export.json", json.dumps(result, indent=2), what="export manifest")
+    if lint is not None and not lint.ok:
+        raise LintFailed(lint.summary())  # after export.json, so the files are there to inspect
     return result
+
+
+def _export_int8(fp32: Path, out: Path, labels: LabelSpace, spec: PreprocessSpec, opts: ExportOptions,
+                 log: Callable[[str], None]) -> tuple[dict, object, str]:
+    """Sample (or reuse) the calibration set and write the Q/DQ model; returns (artifact entry,
+    calibration inputs as the model takes them, calibration manifest hash)."""
+    kind = "uint8_nhwc" if opts.uint8_input else "float_nchw"
+    manifest = (cal.load_manifest(opts.calib_manifest) if opts.calib_manifest else
+                cal.sample_manifest(opts.calib_data, opts.calib_format, opts.calib_n, opts.calib_seed, warn=log, spec=spec))
+    cal.save_manifest(manifest, out / "calibration.json")
+    images = cal.load_calibration_images(manifest, labels, spec, opts.calib_data if opts.calib_manifest else None)
+    cal.check_calibration_images(images, spec)
+    calib_inputs = runtime_input(images, spec, kind)
+    name = "model.int8.onnx" if opts.int8_target == "cpu" else "model.int8-trt.onnx"
+    key = cache_key(file_sha256(fp32), manifest["sha256"], opts.int8_target, opts.calib_method, opts.keep_fp32, kind)
+    p, reused = quantize_int8(fp32, out / name, calib_inputs, opts.calib_method, opts.int8_target, opts.keep_fp32,
+                              cache_dir=_cache_dir(opts), cache_key_str=key, log=log)
+    _stamp_int8(p, fp32, opts, manifest, key)
+    log(f"wrote {p}" + (" (from cache)" if reused else ""))
+    entry = dict(_entry(p, "int8"), target=opts.int8_target, method=opts.calib_method,
+                 calibration_manifest=str(out / "calibration.json"), cache_reused=reused)
+    return entry, calib_inputs, manifest["sha256"]
 
 
 def _check_request(out_dir: str | Path, opts: ExportOptions) -> Path:
@@ -120,18 +139,25 @@ def _check_request(out_dir: str | Path, opts: ExportOptions) -> Path:
 def engine_from_onnx(onnx_path: str | Path, out_dir: str | Path, opts: ExportOptions,
                      log: Callable[[str], None] = lambda s: None) -> dict:
     """Build a TensorRT plan on this device from an exported eemkit ONNX (FP32, FP16 or Q/DQ INT8):
-    the step to run ON a Jetson, where the checkpoint need not be. Precision follows the ONNX."""
+    the step to run ON a Jetson, where the checkpoint need not be. Precision follows the ONNX.
+
+    Checks that need no TensorRT come first: UsageError for an ONNX without eemkit metadata or a
+    CPU-target (unsigned) Q/DQ model, LintFailed when the offline TensorRT lint finds an error;
+    then EemkitError when TensorRT or a GPU is missing."""
     from eemkit.export.tensorrt import build_engine, require_tensorrt
 
-    trt = require_tensorrt()
     meta = read_onnx_metadata(onnx_path)
     if meta is None:
         raise UsageError(f"{onnx_path} has no eemkit metadata; export it with `eemkit export` first")
-    out = ensure_dir(out_dir, "--out")
     precision = meta.get("precision", "fp32")
     qdq = precision == "int8"
-    if qdq and (meta.get("quantization") or {}).get("target") != "trt":
-        log("warning: this Q/DQ model was made for the CPU (U8 activations); TensorRT wants --int8-target trt")
+    target = (meta.get("quantization") or {}).get("target")
+    if qdq and target != "trt":
+        raise UsageError(f"{onnx_path} is a Q/DQ model for the {target or 'unknown'} target (unsigned activations), "
+                         "which TensorRT rejects; export it with --int8 --int8-target trt")
+    require_lint_pass(onnx_path)
+    trt = require_tensorrt()
+    out = ensure_dir(out_dir, "--out")
     spec = PreprocessSpec.from_dict(meta["preprocess"])
     shape = ((spec.input_size, spec.input_size, spec.channels) if meta.get("input") == "uint8_nhwc"
              else (3, spec.input_size, spec.input_size))
@@ -164,7 +190,8 @@ def _stamp_int8(path: Path, fp32: Path, opts: ExportOptions, manifest: dict, key
     save_onnx(proto, path)
 
 
-def _build_engines(out: Path, arts: dict, spec: PreprocessSpec, opts: ExportOptions, calib_inputs, log) -> dict:
+def _build_engines(out: Path, arts: dict, spec: PreprocessSpec, opts: ExportOptions, calib_inputs,
+                   manifest_sha: str | None, log) -> dict:
     from eemkit.export.tensorrt import build_engine, require_tensorrt, trt_major
 
     trt = require_tensorrt()
@@ -178,14 +205,28 @@ def _build_engines(out: Path, arts: dict, spec: PreprocessSpec, opts: ExportOpti
         todo.append(("int8", arts["onnx-int8"]["path"] if qdq else arts["onnx"]["path"], qdq))
     built = {}
     for precision, src, qdq in todo:
-        batches = None
+        require_lint_pass(src)
+        calibration = None
         if precision == "int8" and not qdq and calib_inputs is not None:
-            batches = [calib_inputs[i:i + 32] for i in range(0, len(calib_inputs) - 31, 32)]
+            calibration = _calibration(src, calib_inputs, manifest_sha, str(trt.__version__), opts)
         eng = build_engine(src, out / f"model.{precision}.engine", precision, shape, opts.max_batch,
                            workspace_mb=opts.workspace_mb, timing_cache=out / "timing.cache", qdq=qdq,
-                           calib_batches=batches, log=log)
+                           calibration=calibration, log=log)
         meta = dict(read_onnx_metadata(src) or {}, precision=precision, source_onnx=str(src), tensorrt=str(trt.__version__))
         write_sidecar(eng, meta)
         log(f"wrote {eng}")
         built[f"engine-{precision}"] = _entry(eng, precision)
     return built
+
+
+def _calibration(onnx_path: str | Path, calib_inputs, manifest_sha: str | None, trt_version: str, opts: ExportOptions):
+    """TensorRT 10 implicit calibration: full batches of CALIB_BATCH and a cache file keyed by the model,
+    the calibration manifest, the TensorRT version, the batch and the input kind."""
+    from eemkit.export.tensorrt import Calibration, calibration_cache_file
+
+    n = len(calib_inputs) // CALIB_BATCH * CALIB_BATCH
+    batches = [calib_inputs[i:i + CALIB_BATCH] for i in range(0, n, CALIB_BATCH)]
+    kind = "uint8_nhwc" if opts.uint8_input else "float_nchw"
+    cache = calibration_cache_file(_cache_dir(opts).parent, file_sha256(onnx_path), manifest_sha or "", trt_version,
+                                   CALIB_BATCH, kind)
+    return Calibration(batches, cache)

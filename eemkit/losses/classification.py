@@ -9,11 +9,14 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """CE for logits (N, K) and either class ids (N,) or probability targets (N, K)."""
+def cross_entropy(logits: torch.Tensor, target: torch.Tensor, smoothing: float = 0.0) -> torch.Tensor:
+    """CE for logits (N, K) and either class ids (N,) or probability targets (N, K), with optional
+    label smoothing (targets mixed with the uniform distribution by `smoothing`)."""
     if target.dtype.is_floating_point:
+        if smoothing:
+            target = target * (1 - smoothing) + smoothing / logits.shape[1]
         return -(target * F.log_softmax(logits, dim=1)).sum(1).mean()
-    return F.cross_entropy(logits, target)
+    return F.cross_entropy(logits, target, label_smoothing=smoothing)
 
 
 class FocalLoss(nn.Module):

@@ -41,8 +41,21 @@ class LossConfig:
     focal_gamma: float = 2.0
     ldam_max_m: float = 0.5
     ldam_s: float = 30.0
+    label_smoothing: float = 0.0
+    # logit adjustment (Menon et al. 2021): train on logits + tau * log(class prior), so the raw logits
+    # carry (1 - tau) of the training prior; the artifact records tau for --class-prior
+    logit_adjust: float = 0.0
+    # distillation targets: "cached" = the frozen teacher's outputs on the un-augmented training images
+    # (and their mirrors), computed once before training; "online" = the teacher run on every augmented batch
+    teacher_outputs: str = "cached"
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise UsageError(f"loss.label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if not 0.0 <= self.logit_adjust <= 2.0:
+            raise UsageError(f"loss.logit_adjust must be in [0, 2], got {self.logit_adjust}")
+        if self.teacher_outputs not in ("cached", "online"):
+            raise UsageError(f"loss.teacher_outputs must be 'cached' or 'online', got {self.teacher_outputs!r}")
         if self.loss not in LOSSES:
             raise UsageError(f"unknown loss {self.loss!r}; valid losses: {', '.join(LOSSES)}")
         if self.temperature <= 0:
@@ -61,7 +74,7 @@ class EEMObjective(nn.Module):
     """
 
     def __init__(self, cfg: LossConfig, stage: str, labels: LabelSpace, class_counts: Sequence[int],
-                 dim: int = 256, use_coarse: bool = True, seed: int = 0) -> None:
+                 dim: int = 256, use_coarse: bool = True, seed: int = 0, class_prior: Sequence[float] | None = None) -> None:
         super().__init__()
         if stage not in ("teacher", "student"):
             raise UsageError(f"stage must be 'teacher' or 'student', got {stage!r}")
@@ -71,6 +84,12 @@ class EEMObjective(nn.Module):
             group[i, c] = 1.0
         self.register_buffer("group", group, persistent=False)
         self.register_buffer("coarse_of", torch.tensor(labels.coarse_index, dtype=torch.long), persistent=False)
+        # the prior of logit adjustment: the label marginal trained on (class frequencies by default)
+        prior = torch.tensor(list(class_prior) if class_prior is not None else [max(int(c), 1) for c in class_counts],
+                             dtype=torch.float32)
+        prior = prior / prior.sum()
+        self.register_buffer("log_prior", prior.log(), persistent=False)
+        self.register_buffer("log_prior_coarse", (prior @ group).log(), persistent=False)
         self.cls: nn.Module | None = None
         if cfg.loss == "focal":
             self.cls = FocalLoss(cfg.focal_gamma)
@@ -91,7 +110,8 @@ class EEMObjective(nn.Module):
 
     def _classify(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if self.cls is None:
-            return cross_entropy(logits, target)
+            logits = logits + self.cfg.logit_adjust * self.log_prior if self.cfg.logit_adjust else logits
+            return cross_entropy(logits, target, self.cfg.label_smoothing)
         if target.dtype.is_floating_point:
             raise UsageError(f"loss {self.cfg.loss!r} needs hard labels; use --label-mode majority or argmax")
         return self.cls(logits, target)
@@ -101,7 +121,10 @@ class EEMObjective(nn.Module):
         cfg = self.cfg
         parts: dict[str, torch.Tensor] = {}
         cls = self._classify(out["fine_logits"], target)
-        coarse = cross_entropy(out["coarse_logits"], self._coarse_target(target)) if self.use_coarse else cls.new_zeros(())
+        coarse = cls.new_zeros(())
+        if self.use_coarse:
+            c_logits = out["coarse_logits"] + cfg.logit_adjust * self.log_prior_coarse if cfg.logit_adjust else out["coarse_logits"]
+            coarse = cross_entropy(c_logits, self._coarse_target(target), cfg.label_smoothing)
         reg = self.reg(out["features"], self._hard(target)) if self.reg is not None else cls.new_zeros(())
         if self.stage == "teacher":
             loss = cfg.lambda_f * cls + cfg.lambda_a * reg + cfg.lambda_c * coarse
@@ -111,10 +134,11 @@ class EEMObjective(nn.Module):
                 if teacher_out is None:
                     raise UsageError("distillation needs a teacher; pass --teacher CKPT or --no-distill")
                 t = cfg.temperature
-                parts["distill_feat"] = feature_mse(out["features"], teacher_out["features"])
+                if "features" in teacher_out:  # an exported teacher (ONNX) gives logits only
+                    parts["distill_feat"] = feature_mse(out["features"], teacher_out["features"])
                 parts["distill_coarse"] = kl_teacher_student(out["coarse_logits"], teacher_out["coarse_logits"], t)
                 parts["distill_fine"] = kl_teacher_student(out["fine_logits"], teacher_out["fine_logits"], t)
-                loss = loss + parts["distill_feat"] + parts["distill_coarse"] + parts["distill_fine"]
+                loss = loss + parts.get("distill_feat", 0.0) + parts["distill_coarse"] + parts["distill_fine"]
         parts.update({"loss": loss, "cls_fine": cls.detach(), "ce_coarse": coarse.detach(), "reg": reg.detach()})
         for k in ("distill_feat", "distill_coarse", "distill_fine"):
             if k in parts:

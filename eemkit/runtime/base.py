@@ -12,6 +12,7 @@ import numpy as np
 from eemkit.data.preprocess import PreprocessSpec, prepare_images, runtime_input
 from eemkit.errors import UsageError
 from eemkit.labels import LabelSpace
+from eemkit.runtime.prior import PriorShift, prior_shift
 
 
 class Runner(ABC):
@@ -20,6 +21,7 @@ class Runner(ABC):
     "coarse_logits": (N, 4)} as float32 numpy arrays."""
 
     name = "runner"
+    max_batch: int | None = None  # the largest batch one call to the backend takes (an engine's profile); None: any
 
     def __init__(self, path: str | Path, meta: dict) -> None:
         self.path = Path(path)
@@ -32,7 +34,17 @@ class Runner(ABC):
             raise UsageError(f"the eemkit metadata of {self.path} {what}; re-export the model with `eemkit export`") from None
         self.input_kind: str = meta.get("input", "float_nchw")
         self.precision: str = meta.get("precision", "fp32")
+        self.prior: PriorShift = prior_shift(meta, "train")
         self.active = False
+
+    def set_class_prior(self, choice: str | Path) -> "Runner":
+        """Choose the operating point (train | uniform | JSON file) that `postprocess` applies."""
+        self.prior = prior_shift(self.meta, choice)
+        return self
+
+    def postprocess(self, out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Raw outputs of `infer` -> logits at the chosen class prior (identity at the training prior)."""
+        return out if self.prior.is_identity else self.prior.apply(out)
 
     def activate(self) -> "Runner":
         if not self.active:
@@ -60,18 +72,21 @@ class Runner(ABC):
     @abstractmethod
     def infer(self, x: np.ndarray) -> dict[str, np.ndarray]: ...
 
-    def infer_prepared(self, prepared: np.ndarray, batch: int = 256) -> dict[str, np.ndarray]:
-        """Run prepared uint8 images (N, R, R, C) through the model, in batches."""
+    def infer_prepared(self, prepared: np.ndarray, batch: int = 256, raw: bool = False) -> dict[str, np.ndarray]:
+        """Run prepared uint8 images (N, R, R, C) through the model, in batches of at most `batch` and of at
+        most the runner's max_batch; logits at the chosen class prior (raw: as the model gives them)."""
+        step = min(batch, self.max_batch or batch)
         outs: dict[str, list] = {}
-        for i in range(0, len(prepared), batch):
-            o = self.infer(runtime_input(prepared[i:i + batch], self.spec, self.input_kind))
+        for i in range(0, len(prepared), step):
+            o = self.infer(runtime_input(prepared[i:i + step], self.spec, self.input_kind))
             for k, v in o.items():
                 outs.setdefault(k, []).append(v)
-        return {k: np.concatenate(v) for k, v in outs.items()}
+        res = {k: np.concatenate(v) for k, v in outs.items()}
+        return res if raw else self.postprocess(res)
 
-    def infer_images(self, images: list[np.ndarray]) -> dict[str, np.ndarray]:
+    def infer_images(self, images: list[np.ndarray], raw: bool = False) -> dict[str, np.ndarray]:
         """Run raw RGB/grey uint8 images (any size) through the shared preprocess and the model."""
-        return self.infer_prepared(prepare_images(images, self.spec))
+        return self.infer_prepared(prepare_images(images, self.spec), raw=raw)
 
     def describe(self) -> str:
         return f"{self.name} {self.path.name} ({self.precision})"

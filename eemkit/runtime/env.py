@@ -31,7 +31,10 @@ def tensorrt_status() -> tuple[str | None, str]:
         import tensorrt as trt  # noqa: F401
     except Exception as err:  # the PyPI stubs raise at import time
         return None, f"tensorrt not importable ({type(err).__name__}); install TensorRT (JetPack, or NVIDIA's index)"
-    return getattr(trt, "__version__", "unknown"), ""
+    version = str(getattr(trt, "__version__", "unknown"))
+    if version.split(".")[0].isdigit() and int(version.split(".")[0]) < 10:
+        return version, "eemkit's engines need TensorRT 10+ (JetPack 6.1/6.2 ship 10.3; JetPack 6.0 ships 8.6)"
+    return version, ""
 
 
 def environment_info() -> dict:

@@ -24,9 +24,10 @@ import torch
 from eemkit import __version__
 from eemkit.config import RESUME_MUTABLE, TrainConfig, config_diff, save_config
 from eemkit.config_checks import describe_diff
+from eemkit.data.augment import mix_batch, train_input
 from eemkit.data.datasets import ImageSet, available_splits, balanced_weights, load_split
 from eemkit.data.holdout import HOLDOUT_FRACTION, holdout_split, require_two_classes
-from eemkit.data.preprocess import PreprocessSpec, to_model_input
+from eemkit.data.preprocess import PreprocessSpec
 from eemkit.errors import EemkitError, TrainingDiverged, UsageError
 from eemkit.eval.evaluate import check_same_classes, evaluate_imageset
 from eemkit.io_utils import atomic_open, atomic_write_text, check_output_dir, ensure_dir
@@ -35,7 +36,10 @@ from eemkit.losses.objectives import EEMObjective
 from eemkit.models import ModelSpec, create_model
 from eemkit.train.checkpoint import build_from_checkpoint, load_checkpoint, save_checkpoint
 from eemkit.train.distributed import DistContext, setup_distributed
+from eemkit.train.ema import WeightEMA
+from eemkit.train.precision import autocast, resolve_precision
 from eemkit.train.stop import StopFlag
+from eemkit.train import teacher_cache
 
 log = logging.getLogger("eemkit.train")
 
@@ -135,14 +139,82 @@ def _init_weights(cfg: TrainConfig, model: torch.nn.Module, mspec: ModelSpec, la
     return note
 
 
-def _lr_schedule(opt: torch.optim.Optimizer, o) -> torch.optim.lr_scheduler.LRScheduler:
+def _teacher_targets(cfg: TrainConfig, train_set: ImageSet, labels: LabelSpace, ctx: DistContext,
+                     reporter: Reporter) -> teacher_cache.TeacherTargets | None:
+    """The cached distillation targets (loss.teacher_outputs=cached) from any teacher artifact."""
+    if cfg.stage != "student" or not cfg.loss.distill or cfg.loss.teacher_outputs != "cached":
+        return None
+    if not cfg.teacher:
+        raise UsageError("distilling a student needs --teacher CKPT (or --no-distill)")
+    path = Path(cfg.teacher)
+    if not path.is_file():
+        raise UsageError(f"teacher {path} does not exist")
+    t0 = time.perf_counter()
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        targets = teacher_cache.load_teacher_outputs(path, train_set.names)
+    elif suffix in (".pt", ".pth", ".ckpt"):
+        model = _load_teacher(cfg, labels)
+        ckpt_spec = PreprocessSpec.from_dict(load_checkpoint(path)["preprocess"])
+        targets = teacher_cache.from_model(model.to(ctx.device), ckpt_spec, labels.fine, train_set.images, str(path),
+                                           cfg.optim.eval_batch)
+    else:
+        targets = teacher_cache.from_artifact(path, train_set.images, threads=cfg.optim.threads or None)
+    teacher_cache.check_classes(targets, labels)
+    if len(targets) != len(train_set):
+        raise UsageError(f"teacher outputs cover {len(targets)} images but the training set has {len(train_set)}")
+    feat = "" if targets.has_features else " (logits only: the V^a term of L_D is skipped)"
+    reporter.message(f"cached the teacher's outputs on {len(train_set)} training images and their mirrors "
+                     f"in {time.perf_counter() - t0:.0f} s{feat}")
+    return targets
+
+
+def _class_prior(train_set: ImageSet, cfg: TrainConfig) -> list[float]:
+    """The label marginal the model is trained on: the mean soft target (label_mode probability) or
+    the class frequencies; recorded in checkpoints and artifacts for --class-prior."""
+    if cfg.data.label_mode == "probability" and train_set.soft is not None:
+        p = train_set.soft.astype(np.float64).mean(0)
+    else:
+        p = train_set.class_counts().astype(np.float64)
+    p = np.maximum(p, 1e-3 * p.sum() / len(p))  # an absent class keeps a small, finite prior
+    return (p / p.sum()).tolist()
+
+
+def _optimizer(model: torch.nn.Module, o) -> torch.optim.Optimizer:
+    # foreach: one multi-tensor update instead of one per parameter (torch uses it by default only on CUDA;
+    # measured as 20 % of a 2 x ResNet-18 CPU step without it)
+    if o.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=o.lr, weight_decay=o.weight_decay)
+    if o.optimizer == "adamw":
+        return torch.optim.AdamW(model.parameters(), lr=o.lr, weight_decay=o.weight_decay, foreach=True)
+    if o.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=o.lr, momentum=0.9, nesterov=True, weight_decay=o.weight_decay,
+                               foreach=True)
+    raise UsageError(f"unknown optim.optimizer {o.optimizer!r}; choose adam, adamw or sgd")
+
+
+def _steps_per_epoch(n: int, cfg: TrainConfig, ctx: DistContext) -> int:
+    steps = len(range(ctx.rank, n, ctx.world)) // cfg.optim.batch_size
+    return min(steps, cfg.optim.max_steps_per_epoch) if cfg.optim.max_steps_per_epoch else steps
+
+
+def _lr_schedule(opt: torch.optim.Optimizer, o, steps_per_epoch: int = 1) -> torch.optim.lr_scheduler.LRScheduler:
+    if o.schedule == "warmup_cosine":
+        # stepped after every optimiser step; reads o.epochs at every step, like "cosine"
+        def factor(step: int) -> float:
+            warm = o.warmup_epochs * steps_per_epoch
+            if step < warm:
+                return (step + 1) / warm
+            total = max(o.epochs * steps_per_epoch - warm, 1)
+            return 0.5 * (1.0 + math.cos(math.pi * min(step - warm, total) / total))
+        return torch.optim.lr_scheduler.LambdaLR(opt, factor)
     if o.schedule == "step":
         return torch.optim.lr_scheduler.StepLR(opt, step_size=o.step_size, gamma=o.gamma)
     if o.schedule == "cosine":
         # per epoch: epoch e trains at lr * (1 + cos(pi * e / epochs)) / 2; reads o.epochs at every step, so a
         # --resume that changes optim.epochs stretches the rest of the curve
         return torch.optim.lr_scheduler.LambdaLR(opt, lambda e: 0.5 * (1.0 + math.cos(math.pi * min(e, o.epochs) / o.epochs)))
-    raise UsageError(f"unknown optim.schedule {o.schedule!r}; choose step or cosine")
+    raise UsageError(f"unknown optim.schedule {o.schedule!r}; choose step, cosine or warmup_cosine")
 
 
 def _epoch_order(n: int, cfg: TrainConfig, epoch: int, weights: np.ndarray | None, ctx: DistContext) -> torch.Tensor:
@@ -154,8 +226,9 @@ def _epoch_order(n: int, cfg: TrainConfig, epoch: int, weights: np.ndarray | Non
     return order[ctx.rank::ctx.world]
 
 
-def _payload(cfg, spec, mspec, labels, model, opt, sched, objective, epoch, step, history, best, accum) -> dict:
-    return {
+def _payload(cfg, spec, mspec, labels, model, opt, sched, objective, epoch, step, history, best, accum,
+             ema: WeightEMA | None, class_counts: list[int], class_prior: list[float]) -> dict:
+    return {"ema": ema.state_dict() if ema is not None else None, "class_counts": class_counts, "class_prior": class_prior,
         "eemkit_version": __version__, "stage": cfg.stage, "config": cfg.to_dict(),
         "model_spec": mspec.to_dict(), "labels": labels.to_dict(), "preprocess": spec.to_dict(),
         "model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
@@ -207,15 +280,23 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
     mspec = ModelSpec.for_labels(labels, kind=cfg.stage, backbone=cfg.model.backbone, small_stem=cfg.model.small_stem,
                                  hidden=cfg.model.hidden, head_act=cfg.model.head_act, dropout=cfg.model.dropout,
                                  use_coarse=cfg.model.use_coarse)
+    aug = cfg.data.augment_spec()
+    precision, why = resolve_precision(o.precision, ctx.device)
+    reporter.message(f"precision {precision} ({why})")
     torch.manual_seed(o.seed)
     model = create_model(mspec, pretrained=cfg.model.pretrained and prev is None and not cfg.init).to(ctx.device)
-    teacher = _load_teacher(cfg, labels)
+    online = cfg.loss.teacher_outputs == "online"
+    teacher = _load_teacher(cfg, labels) if online else None
     if teacher is not None:
         teacher.to(ctx.device)
+    targets = _teacher_targets(cfg, train_set, labels, ctx, reporter)
     counts = train_set.class_counts().tolist()
-    objective = EEMObjective(cfg.loss, cfg.stage, labels, counts, cfg.model.hidden, cfg.model.use_coarse, o.seed).to(ctx.device)
-    opt = torch.optim.Adam(model.parameters(), lr=o.lr, weight_decay=o.weight_decay)
-    sched = _lr_schedule(opt, o)
+    prior = _class_prior(train_set, cfg)
+    objective = EEMObjective(cfg.loss, cfg.stage, labels, counts, cfg.model.hidden, cfg.model.use_coarse, o.seed,
+                             class_prior=prior).to(ctx.device)
+    opt = _optimizer(model, o)
+    per_step = o.schedule == "warmup_cosine"
+    sched = _lr_schedule(opt, o, _steps_per_epoch(n, cfg, ctx))
     start_epoch, start_step, history, best, accum = 0, 0, [], {}, {}
     if prev is not None:
         model.load_state_dict(prev["model"])
@@ -229,12 +310,16 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
         reporter.message(_init_weights(cfg, model, mspec, labels, objective))
     if o.channels_last:
         model = model.to(memory_format=torch.channels_last)
+    ema = WeightEMA(model, o.ema) if o.ema > 0 else None
+    if ema is not None and prev is not None and prev.get("ema"):
+        ema.load_state_dict(prev["ema"])
     net = ctx.wrap(model)
     if ctx.is_main:
         ensure_dir(out, "--out")
         save_config(cfg, out / "config.yaml")
 
     weights = balanced_weights(train_set.fine, labels.n_fine) if cfg.data.balanced else None
+    mixing = cfg.data.mixup > 0 or cfg.data.cutmix > 0
     images = torch.from_numpy(train_set.images)
     fine_t = torch.from_numpy(train_set.fine)
     soft_t = torch.from_numpy(train_set.soft) if cfg.data.label_mode == "probability" else None
@@ -242,14 +327,16 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
 
     def save(epoch: int, step: int, acc: dict, path: Path = last_path) -> None:
         if ctx.is_main:
-            save_checkpoint(_payload(cfg, spec, mspec, labels, model, opt, sched, objective, epoch, step, history, best, acc), path)
+            payload = _payload(cfg, spec, mspec, labels, model, opt, sched, objective, epoch, step, history, best, acc,
+                               ema, counts, prior)
+            if path == best_path and ema is not None:  # the weights that were evaluated are the run's model
+                payload["model"] = ema.model.state_dict()
+            save_checkpoint(payload, path)
 
     stop = StopFlag(reporter.message)
     for epoch in range(start_epoch, o.epochs):
         order = _epoch_order(n, cfg, epoch, weights, ctx)
-        steps = len(order) // o.batch_size
-        if o.max_steps_per_epoch:
-            steps = min(steps, o.max_steps_per_epoch)
+        steps = _steps_per_epoch(n, cfg, ctx)
         first = start_step if epoch == start_epoch else 0
         acc = dict(accum) if epoch == start_epoch and accum else {"n": 0, "loss": 0.0, "correct": 0, "time": 0.0, "probe": [], "reg": 0.0}
         net.train()
@@ -264,15 +351,22 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
                 torch.manual_seed(seed)
                 idx = order[step * o.batch_size:(step + 1) * o.batch_size]
                 t0 = time.perf_counter()
-                x = to_model_input(images[idx], spec, train=True, generator=gen, rotate_deg=cfg.data.rotate_deg).to(ctx.device)
+                x, flipped = train_input(images[idx], spec, aug, gen)
+                target = soft_t[idx] if soft_t is not None else fine_t[idx]
+                t_out = targets.batch(idx, flipped, ctx.device) if targets is not None else None
+                if mixing:
+                    x, target, t_out = _mix_batch(x, target, t_out, labels.n_fine, cfg, np.random.default_rng(seed))
+                x, target = x.to(ctx.device), target.to(ctx.device)
                 if o.channels_last:
                     x = x.contiguous(memory_format=torch.channels_last)
-                target = (soft_t[idx] if soft_t is not None else fine_t[idx]).to(ctx.device)
-                res = net(x)
-                t_out = None
-                if teacher is not None:
-                    with torch.no_grad():
-                        t_out = teacher(x)
+                with autocast(precision, ctx.device):
+                    res = net(x)
+                    if teacher is not None:
+                        with torch.no_grad():
+                            t_out = teacher(x)
+                res = {k: v.float() for k, v in res.items()}
+                if t_out is not None:
+                    t_out = {k: v.float() for k, v in t_out.items()}
                 parts = objective(res, target, t_out)
                 loss = parts["loss"]
                 if not torch.isfinite(loss):
@@ -285,6 +379,10 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
+                if per_step:
+                    sched.step()
+                if ema is not None:
+                    ema.update(model)
                 objective.after_step(res, target)
                 acc["time"] += time.perf_counter() - t0
                 bs = int(idx.numel())
@@ -306,10 +404,12 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
             stop.restore()
             ctx.close()
             raise
-        row = _epoch_row(epoch, acc, opt, ctx)  # the lr this epoch trained at
-        sched.step()
+        row = _epoch_row(epoch, acc, opt, ctx)  # the lr this epoch trained at (per-step schedules: its last step's)
+        row["precision"] = precision
+        if not per_step:
+            sched.step()
         if valid_set is not None and ctx.is_main:
-            m = evaluate_imageset(model, valid_set, labels, o.eval_batch)
+            m = evaluate_imageset(ema.model if ema is not None else model, valid_set, labels, o.eval_batch)
             row.update({"val_accuracy": m["accuracy"], "val_average": m["average"], "val_coarse_accuracy": m["coarse_accuracy"]})
         ctx.check_buffers_equal(objective)
         history.append(row)
@@ -325,6 +425,25 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
     stop.restore()
     ctx.close()
     return TrainResult(out, best_path, last_path, history, best)
+
+
+def _mix_batch(x: torch.Tensor, target: torch.Tensor, t_out: dict | None, n_fine: int, cfg: TrainConfig,
+         rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, dict | None]:
+    """Mixup / CutMix of a batch, its targets (made probabilities) and the cached teacher outputs
+    (probabilities mixed, returned as log-probabilities; V^a mixed linearly)."""
+    probs = target if target.dtype.is_floating_point else torch.nn.functional.one_hot(target, n_fine).float()
+    x, lam, perm = mix_batch(x, cfg.data.mixup, cfg.data.cutmix, rng)
+    probs = lam * probs + (1 - lam) * probs[perm]
+    if t_out is not None:
+        mixed = {}
+        for k, v in t_out.items():
+            if k == "features":
+                mixed[k] = lam * v + (1 - lam) * v[perm]
+            else:
+                p = torch.softmax(v, 1)
+                mixed[k] = (lam * p + (1 - lam) * p[perm]).clamp_min(1e-8).log()
+        t_out = mixed
+    return x, probs, t_out
 
 
 def _grad_share(objective: EEMObjective, res: dict, target: torch.Tensor, loss: torch.Tensor, lam: float,
