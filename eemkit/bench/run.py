@@ -42,9 +42,7 @@ def machine_info(threads: int | None, device: str) -> dict:
     from eemkit.runtime.env import environment_info
 
     env = environment_info()
-    import torch
-
-    return {"cpu": env["cpu"], "cpu_cores": env["cpu_cores"], "threads": threads or torch.get_num_threads(),
+    return {"cpu": env["cpu"], "cpu_cores": env["cpu_cores"], "threads": threads or env["torch_threads"] or env["cpu_cores"],
             "device": device, "gpu": env["gpu"], "torch": env["torch"], "onnxruntime": env["onnxruntime"],
             "tensorrt": env["tensorrt"], "eemkit": env["eemkit"], "platform": env["platform"]}
 
