@@ -55,8 +55,8 @@ def validate(opts: BenchOptions) -> None:
         raise UsageError(f"batch sizes must be positive integers, got {opts.batches}")
     if opts.threads is not None and opts.threads < 1:
         raise UsageError(f"--threads must be at least 1, got {opts.threads}")
-    if opts.device not in ("cpu", "cuda"):
-        raise UsageError(f"--device must be cpu or cuda, not {opts.device!r}")
+    if opts.device not in ("cpu", "cuda", "tensorrt"):
+        raise UsageError(f"--device must be cpu, cuda or tensorrt, not {opts.device!r}")
 
 
 def _artifacts_for(ckpt: Path, out_dir: Path, opts: BenchOptions, log: Callable[[str], None]) -> dict[str, Path]:

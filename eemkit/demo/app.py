@@ -52,7 +52,7 @@ def _read_image(path: Path) -> np.ndarray:
 
 def predict(model: str | Path | None, inputs: list[str | Path], annotate_dir: str | Path | None = None,
             threads: int | None = None, margin: float = 0.15, log: Callable[[str], None] = lambda s: None,
-            class_prior: str | Path = "train", crops: bool = False) -> dict:
+            class_prior: str | Path = "train", crops: bool = False, device: str = "cpu") -> dict:
     """Detect every face in images / videos and classify it. Returns {"model", "records", "no_face"}:
     one record per face and frame (file, frame, box, track, labels, both probability vectors).
     `crops`: the inputs are already face crops (no detection, no margin). `class_prior`: the operating
@@ -67,7 +67,7 @@ def predict(model: str | Path | None, inputs: list[str | Path], annotate_dir: st
     if out_dir:
         out_dir.mkdir(parents=True, exist_ok=True)
     records, no_face = [], []
-    with open_runner(resolve_model(model), threads=threads) as runner:
+    with open_runner(resolve_model(model), device=device, threads=threads) as runner:
         runner.set_class_prior(class_prior)
         detector = create_detector("none" if crops else "haar")
         margin = 0.0 if crops else margin

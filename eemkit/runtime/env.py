@@ -61,9 +61,14 @@ def environment_info() -> dict:
 
         d["onnxruntime"] = ort.__version__
         d["ort_providers"] = ort.get_available_providers()
+        # what --device can ask for here (the EP list of onnxruntime-gpu shows CUDA/TensorRT even without a GPU:
+        # a session then fails with one line rather than fall back)
+        d["devices"] = ["cpu"] + [dev for dev, ep in (("cuda", "CUDAExecutionProvider"), ("tensorrt", "TensorrtExecutionProvider"))
+                                  if ep in d["ort_providers"]]
     except ImportError:
         d["onnxruntime"] = None
         d["ort_providers"] = []
+        d["devices"] = []
     d["onnx"] = _version("onnx")
     d["tensorrt"], why = tensorrt_status()
     if why:
