@@ -9,7 +9,9 @@
 #   two lanes side by side with one thread each:
 #     THREADS=1 bash benchmarks/reproduce_ferplus.sh DATA distill & THREADS=1 bash benchmarks/reproduce_ferplus.sh DATA plain
 #   and, in a second session, the lanes long | mobilenet, long-nodistill, shufflenet-s1 the same way; in a
-#   third, teacher-long alone, then refresh | refresh-nodistill.
+#   third, teacher-long alone, then refresh | refresh-nodistill. Robust recipe (issue 12): teacher-robust alone
+#   (resumed over sessions), then robust-s0 | robust-nodistill-s0, robust-s1 | robust-nodistill-s1, robust-small,
+#   ablation-student.
 set -euo pipefail
 DATA=${1:-${EEMKIT_DATA:-../shared/data/ferplus}}
 LANE=${2:-all}
@@ -65,4 +67,29 @@ fi
 if [ "$LANE" = all ] || [ "$LANE" = shufflenet-s1 ]; then
   run runs/ferplus-student-shufflenet-s1 student --preset ferplus-student-shufflenet --seed 1
   run runs/ferplus-student-shufflenet-nodistill-s1 student --preset ferplus-student-shufflenet-nodistill --seed 1
+fi
+# Robust recipe (issue 12; presets ferplus-*-robust): the 40-epoch KTN teacher alone with 2 threads
+# (several sessions: each resumes), then the students side by side with one thread each, then the ablation.
+if [ "$LANE" = all ] || [ "$LANE" = teacher-robust ]; then
+  run runs/ferplus-teacher-robust teacher --preset ferplus-teacher-robust
+fi
+for seed in 0 1; do
+  if [ "$LANE" = all ] || [ "$LANE" = robust-s$seed ]; then
+    run runs/ferplus-student-r18-robust-s$seed student --preset ferplus-student-r18-robust --seed $seed
+  fi
+  if [ "$LANE" = all ] || [ "$LANE" = robust-nodistill-s$seed ]; then
+    run runs/ferplus-student-r18-robust-nodistill-s$seed student --preset ferplus-student-r18-robust-nodistill --seed $seed
+  fi
+done
+if [ "$LANE" = all ] || [ "$LANE" = robust-small ]; then
+  run runs/ferplus-student-mnv3-robust-s0 student --preset ferplus-student-mnv3-robust
+  run runs/ferplus-student-shufflenet-robust-s0 student --preset ferplus-student-shufflenet-robust
+fi
+if [ "$LANE" = all ] || [ "$LANE" = ablation-student ]; then
+  for seed in 0 1; do
+    for loss in ce reg adareg; do
+      run runs/ablation-student/cf-$loss-s$seed student --preset ferplus-ablation-student --loss $loss --seed $seed
+      run runs/ablation-student/nocf-$loss-s$seed student --preset ferplus-ablation-student --loss $loss --seed $seed --no-coarse
+    done
+  done
 fi

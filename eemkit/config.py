@@ -167,8 +167,9 @@ def preset_names() -> list[str]:
     return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
 
 
-def load_preset(name_or_path: str) -> dict:
-    """A preset's mapping: a file path, or the name of a preset shipped in eemkit/presets/."""
+def load_preset(name_or_path: str, _seen: set[str] | None = None) -> dict:
+    """A preset's mapping: a file path, or the name of a preset shipped in eemkit/presets/. A preset may
+    start from another with `extends: NAME` (its keys override the other's)."""
     import yaml
 
     path = Path(name_or_path)
@@ -182,6 +183,11 @@ def load_preset(name_or_path: str) -> dict:
         raise UsageError(f"{path} is not valid YAML: {str(err).splitlines()[0]}") from None
     if not isinstance(data, dict):
         raise UsageError(f"{path} must hold a mapping of config sections")
+    base = data.pop("extends", None)
+    if base is not None:  # a preset that changes a few keys of another
+        if _seen is not None and str(base) in _seen:
+            raise UsageError(f"{path}: 'extends: {base}' forms a cycle")
+        data = _deep_update(load_preset(str(base), (_seen or set()) | {str(base)}), data)
     return data
 
 

@@ -1,5 +1,7 @@
-"""The short end-to-end job a new user runs first: train a small student for a few minutes, export it
-to FP32 and INT8 ONNX, check both against PyTorch on the test split, and benchmark the formats."""
+"""The short end-to-end job a new user runs first: distil a small student for a few minutes from the
+shipped default model (the method at work: the teacher's outputs on the training set are cached once
+through ONNX Runtime), export it to FP32 and INT8 ONNX, check both against PyTorch on the test split,
+and benchmark the formats."""
 
 from __future__ import annotations
 
@@ -10,11 +12,12 @@ from eemkit.errors import UsageError
 
 
 def run_pipeline(data: str | Path, out: str | Path = "runs/pipeline", fmt: str = "ferplus", backbone: str = "shufflenet_v2_x1_0",
-                 teacher: str | None = None, epochs: int = 3, steps: int = 250, input_size: int = 64, seed: int = 0,
+                 teacher: str | None = "default", epochs: int = 3, steps: int = 250, input_size: int = 64, seed: int = 0,
                  reporter=None, log: Callable[[str], None] = lambda s: None) -> dict:
     """Returns {"train", "export", "checks": [fp32, int8], "bench"}; everything is written under `out`.
 
-    Re-running continues the training run in `out` (exact resume) and reuses finished steps.
+    teacher: "default" (the shipped INT8 student, for FER+ data), a checkpoint / ONNX / .npz path, or
+    None (no distillation). Re-running continues the training run in `out` (exact resume).
     """
     from eemkit.bench.run import BenchOptions, bench
     from eemkit.config import resolve_config
@@ -28,6 +31,10 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/pipeline", fmt: str =
     except OSError as err:
         raise UsageError(f"cannot create the run folder {out}: {err.strerror}") from None
     run = out / "student"
+    if teacher == "default":
+        from eemkit.demo.app import DEFAULT_MODEL
+
+        teacher = str(DEFAULT_MODEL) if fmt == "ferplus" and DEFAULT_MODEL.is_file() else None
     cfg = resolve_config(None, [{
         "stage": "student", "out": str(run), "teacher": teacher,
         "data": {"path": str(data), "format": fmt, "input_size": input_size},

@@ -196,3 +196,14 @@ def test_student_distils_from_cached_teacher(ferplus_slice, tmp_path, teacher_ki
     res = train(cfg, reporter=Rep())
     assert np.isfinite(res.history[0]["train_loss"])
     assert any("cached the teacher's outputs" in m for m in msgs)
+
+
+def test_preset_extends_another_and_cycles_are_refused(tmp_path):
+    student = resolve_config("ferplus-student-r18-robust-nodistill")
+    teacher = resolve_config("ferplus-teacher-robust")
+    assert student.stage == "student" and not student.loss.distill and student.teacher is None
+    assert student.data == teacher.data and student.optim == teacher.optim  # the recipe is inherited
+    (tmp_path / "a.yaml").write_text(f"extends: {tmp_path / 'b.yaml'}\n")
+    (tmp_path / "b.yaml").write_text(f"extends: {tmp_path / 'a.yaml'}\n")
+    with pytest.raises(UsageError, match="cycle"):
+        resolve_config(str(tmp_path / "a.yaml"))

@@ -60,3 +60,11 @@ def test_int8_against_the_fp32_model_on_labelled_data(exported, ferplus_slice):
                             "--data", str(ferplus_slice), "--max-acc-drop", "100", "--max-avg-drop", "100", "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["reference_precision"] == "fp32"
+
+
+def test_a_mirror_averaged_export_matches_its_reference(tiny_student, tmp_path):
+    out = tmp_path / "mirror"
+    r = runner.invoke(app, ["export", str(tiny_student), "--out", str(out), "--mirror-average"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["check", str(out / "model.onnx"), "--reference", str(out / "reference.npz"), "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["fine"]["max_abs_diff"] < 1e-4, r.output

@@ -28,6 +28,8 @@ def export(
     opset: Annotated[int, typer.Option("--opset", help="ONNX opset (17 or newer).")] = 17,
     probs: Annotated[bool, typer.Option("--probs", help="Also output fine_probs and coarse_probs.")] = False,
     uint8_input: Annotated[bool, typer.Option("--uint8-input", help="Take uint8 NHWC pixels, normalisation inside the model.")] = False,
+    mirror_average: Annotated[bool, typer.Option("--mirror-average", help="Average the logits of each face and its mirror "
+                                                 "inside the graph (about +0.8 points on FER+, twice the compute).")] = False,
     max_batch: Annotated[int, typer.Option("--max-batch", min=1, help="Engine optimisation profile's largest batch.")] = 32,
     workspace_mb: Annotated[int, typer.Option("--workspace-mb", min=64)] = 1024,
     json_out: Annotated[bool, typer.Option("--json")] = False,
@@ -39,7 +41,7 @@ def export(
     opts = ExportOptions(fp16=fp16, int8=int8, format=format, calib_data=str(calib_data) if calib_data else None,
                          calib_format=calib_format, calib_manifest=str(calib_manifest) if calib_manifest else None,
                          calib_n=calib_n, calib_seed=calib_seed, calib_method=calib_method, int8_target=int8_target,
-                         keep_fp32=list(keep_fp32 or []), opset=opset, probs=probs, uint8_input=uint8_input,
+                         keep_fp32=list(keep_fp32 or []), opset=opset, probs=probs, uint8_input=uint8_input, mirror_average=mirror_average,
                          max_batch=max_batch, workspace_mb=workspace_mb)
     log = lambda s: err_console.print(s, highlight=False)  # noqa: E731
     if checkpoint.suffix == ".onnx":

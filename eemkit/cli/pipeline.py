@@ -18,7 +18,9 @@ def pipeline(
     out: Annotated[Path, typer.Option("--out", help="Run folder.")] = Path("runs/pipeline"),
     format: Annotated[str, typer.Option("--format")] = "ferplus",
     backbone: Annotated[str, typer.Option("--backbone", help="Student backbone.")] = "shufflenet_v2_x1_0",
-    teacher: Annotated[Optional[Path], typer.Option("--teacher", help="Distil from this teacher checkpoint.")] = None,
+    teacher: Annotated[Optional[Path], typer.Option("--teacher", help="Distil from this teacher (checkpoint, ONNX or "
+                                                    ".npz; default: the shipped model, for FER+).")] = None,
+    no_distill: Annotated[bool, typer.Option("--no-distill", help="Train the student without a teacher.")] = False,
     epochs: Annotated[int, typer.Option("--epochs", min=1)] = 3,
     steps: Annotated[int, typer.Option("--steps", min=1, help="Training steps (batches of 32) per epoch.")] = 250,
     input_size: Annotated[int, typer.Option("--input-size", min=16)] = 64,
@@ -33,7 +35,8 @@ def pipeline(
 
     reporter = RichReporter()
     try:
-        res = run_pipeline(data, out, format, backbone, str(teacher) if teacher else None, epochs, steps, input_size,
+        res = run_pipeline(data, out, format, backbone, None if no_distill else (str(teacher) if teacher else "default"),
+                           epochs, steps, input_size,
                            reporter=reporter, log=lambda s: err_console.print(s, highlight=False))
     finally:
         reporter.close()

@@ -56,8 +56,8 @@ def check_artifact(artifact: str | Path, checkpoint: str | Path, data: str | Pat
     from eemkit.runtime.torch_runner import TorchRunner
     from eemkit.hashing import file_sha256
 
-    ref = TorchRunner(checkpoint, threads=threads)
     art = open_runner(artifact, device=device, threads=threads, fallback_meta=fallback_meta)
+    ref = TorchRunner(checkpoint, threads=threads, mirror=bool(art.meta.get("mirror_average", False)))
     made_from = art.meta.get("checkpoint_sha256")
     if made_from and made_from != file_sha256(checkpoint):
         raise UsageError(f"{artifact} was exported from another checkpoint (sha256 {made_from[:12]}...) than "

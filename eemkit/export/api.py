@@ -41,6 +41,7 @@ class ExportOptions:
     opset: int = 17
     probs: bool = False
     uint8_input: bool = False
+    mirror_average: bool = False
     max_batch: int = 32
     workspace_mb: int = 1024
     cache_dir: str | None = None
@@ -80,7 +81,7 @@ def export_checkpoint(ckpt_path: str | Path, out_dir: str | Path, opts: ExportOp
     labels = LabelSpace.from_dict(ckpt["labels"])
     spec = PreprocessSpec.from_dict(ckpt["preprocess"])
     arts: dict[str, dict] = {}
-    fp32 = export_onnx(model, ckpt, sha, out / "model.onnx", opts.opset, opts.probs, opts.uint8_input)
+    fp32 = export_onnx(model, ckpt, sha, out / "model.onnx", opts.opset, opts.probs, opts.uint8_input, mirror=opts.mirror_average)
     log(f"wrote {fp32}")
     arts["onnx"] = _entry(fp32, "fp32")
     if opts.fp16:

@@ -31,7 +31,7 @@ def check_out_path(path: str | Path) -> Path:
     return path
 
 
-def base_metadata(ckpt: dict, ckpt_sha: str, input_kind: str, probs: bool) -> dict:
+def base_metadata(ckpt: dict, ckpt_sha: str, input_kind: str, probs: bool, mirror: bool = False) -> dict:
     labels = LabelSpace.from_dict(ckpt["labels"])
     return {
         "format": "eemkit-artifact", "eemkit_version": __version__, "checkpoint_sha256": ckpt_sha,
@@ -39,18 +39,19 @@ def base_metadata(ckpt: dict, ckpt_sha: str, input_kind: str, probs: bool) -> di
         "fine_to_coarse": labels.fine_to_coarse_map(), "coarse_index": list(labels.coarse_index),
         "preprocess": ckpt["preprocess"], "input": input_kind,
         "outputs": list(OUTPUTS + (PROB_OUTPUTS if probs else ())), "precision": "fp32",
-        "model_spec": ckpt["model_spec"], "stage": ckpt.get("stage"),
+        "model_spec": ckpt["model_spec"], "stage": ckpt.get("stage"), "mirror_average": mirror,
         # the training label marginal and the logit adjustment it was trained with (--class-prior)
         "class_prior": ckpt.get("class_prior"), "logit_adjust": float(ckpt.get("config", {}).get("loss", {}).get("logit_adjust", 0.0)),
     }
 
 
 def export_onnx(model: torch.nn.Module, ckpt: dict, ckpt_sha: str, out_path: str | Path, opset: int = 17,
-                probs: bool = False, uint8_input: bool = False, simplify: bool = True) -> Path:
+                probs: bool = False, uint8_input: bool = False, simplify: bool = True, mirror: bool = False) -> Path:
     """Export an EEMNet to ONNX with a dynamic batch and named outputs; returns the path.
 
     Input "input": float32 (N, 3, S, S) normalised, or with uint8_input uint8 (N, S, S, C) raw pixels
-    (normalisation baked into the graph). Raises UsageError for opset < 17 or a bad output path.
+    (normalisation baked into the graph). With mirror the graph averages the logits of the image and its
+    mirror (test-time augmentation inside the model: twice the compute). Raises UsageError for opset < 17 or a bad output path.
     """
     import onnx
 
@@ -59,7 +60,7 @@ def export_onnx(model: torch.nn.Module, ckpt: dict, ckpt_sha: str, out_path: str
     out_path = check_out_path(out_path)
     spec = PreprocessSpec.from_dict(ckpt["preprocess"])
     s = spec.input_size
-    wrapper = ExportWrapper(model.eval(), probs, uint8_input, spec.mean, spec.std, spec.channels).eval()
+    wrapper = ExportWrapper(model.eval(), probs, uint8_input, spec.mean, spec.std, spec.channels, mirror).eval()
     dummy = torch.zeros(2, s, s, spec.channels, dtype=torch.uint8) if uint8_input else torch.zeros(2, 3, s, s)
     names = list(OUTPUTS + (PROB_OUTPUTS if probs else ()))
     with warnings.catch_warnings():
@@ -70,7 +71,7 @@ def export_onnx(model: torch.nn.Module, ckpt: dict, ckpt_sha: str, out_path: str
     proto = onnx.load(str(out_path))
     if simplify:
         proto = _simplify(proto)
-    embed(proto, base_metadata(ckpt, ckpt_sha, "uint8_nhwc" if uint8_input else "float_nchw", probs))
+    embed(proto, base_metadata(ckpt, ckpt_sha, "uint8_nhwc" if uint8_input else "float_nchw", probs, mirror))
     onnx.checker.check_model(proto)
     onnx.save(proto, str(out_path))
     return out_path

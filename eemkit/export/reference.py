@@ -39,17 +39,22 @@ def synthetic_images(spec: PreprocessSpec, n: int = REFERENCE_N, seed: int = 0) 
 
 def write_reference(model, images: np.ndarray, labels: np.ndarray | None, meta: dict, path: str | Path,
                     source: str, batch: int = 64) -> Path:
-    """Run the PyTorch `model` (eval mode, CPU) on prepared uint8 `images` and save reference.npz."""
+    """Run the PyTorch `model` (eval mode, CPU) on prepared uint8 `images` and save reference.npz. An artifact
+    exported with mirror averaging (meta "mirror_average") is referenced by the mean of image and mirror."""
     import torch
 
+    from eemkit.models.eem import logits_of, mirror_average
+
     spec = PreprocessSpec.from_dict(meta["preprocess"])
+    mirror = bool(meta.get("mirror_average", False))
     model.eval()
     fine, coarse = [], []
     with torch.no_grad():
         for i in range(0, len(images), batch):
-            out = model(torch.from_numpy(eval_input(images[i:i + batch], spec)))
-            fine.append(out["fine_logits"].float().numpy())
-            coarse.append(out["coarse_logits"].float().numpy())
+            x = torch.from_numpy(eval_input(images[i:i + batch], spec))
+            f, c = mirror_average(model, x) if mirror else logits_of(model(x))
+            fine.append(f.float().numpy())
+            coarse.append(c.float().numpy())
     return save_reference(path, images, np.concatenate(fine), np.concatenate(coarse), labels, meta, source)
 
 

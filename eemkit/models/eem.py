@@ -118,13 +118,14 @@ class ExportWrapper(nn.Module):
     """What export traces: returns (fine_logits, coarse_logits[, fine_probs, coarse_probs]).
 
     With uint8_input the graph takes uint8 NHWC at input_size and normalises inside
-    (x/255 - mean)/std, replicating greyscale to 3 channels.
+    (x/255 - mean)/std, replicating greyscale to 3 channels. With mirror the logits are the mean of the
+    image's and its horizontal mirror's (one pass over a batch of 2N).
     """
 
     def __init__(self, net: EEMNet, probs: bool = False, uint8_input: bool = False,
-                 mean: tuple = (0.0, 0.0, 0.0), std: tuple = (1.0, 1.0, 1.0), channels: int = 3) -> None:
+                 mean: tuple = (0.0, 0.0, 0.0), std: tuple = (1.0, 1.0, 1.0), channels: int = 3, mirror: bool = False) -> None:
         super().__init__()
-        self.net, self.probs, self.uint8_input, self.channels = net, probs, uint8_input, channels
+        self.net, self.probs, self.uint8_input, self.channels, self.mirror = net, probs, uint8_input, channels, mirror
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
 
@@ -134,8 +135,18 @@ class ExportWrapper(nn.Module):
             if self.channels == 1:
                 x = x.expand(-1, 3, -1, -1)
             x = (x - self.mean) / self.std
-        out = self.net(x)
-        fine, coarse = out["fine_logits"], out["coarse_logits"]
+        fine, coarse = mirror_average(self.net, x) if self.mirror else logits_of(self.net(x))
         if self.probs:
             return fine, coarse, torch.softmax(fine, 1), torch.softmax(coarse, 1)
         return fine, coarse
+
+
+def logits_of(out: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    return out["fine_logits"], out["coarse_logits"]
+
+
+def mirror_average(net: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fine and coarse logits averaged over x (N, 3, S, S) and its horizontal mirror, in one batch of 2N."""
+    n = x.shape[0]
+    fine, coarse = logits_of(net(torch.cat([x, x.flip(3)], 0)))
+    return (fine[:n] + fine[n:]) / 2, (coarse[:n] + coarse[n:]) / 2

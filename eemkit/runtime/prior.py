@@ -10,7 +10,7 @@ classes occur with prior q, Bayes' rule gives
 `train` keeps the training prior (q = pi), `uniform` removes it (q = 1/K: the balanced operating point,
 what a posed-expression benchmark with no neutral faces rewards), a FILE gives the deployment's own
 (JSON {"class name": weight, ...}; weights are normalised). Coarse logits shift the same way with the
-priors summed per coarse group. The artifact's metadata carries pi ("class_prior") and tau
+priors summed per coarse group; `uniform` makes the coarse groups uniform too (balanced coarse accuracy). The artifact's metadata carries pi ("class_prior") and tau
 ("logit_adjust").
 """
 
@@ -60,7 +60,10 @@ def _read_prior_file(path: Path, classes: list[str]) -> np.ndarray:
     for k, v in raw.items():
         if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0 or not np.isfinite(v):
             raise UsageError(f"--class-prior {path}: weight of {k!r} must be a number >= 0, got {v!r}")
-        weights[canonical_name(str(k))] = float(v)
+        name = canonical_name(str(k))
+        if name in weights:
+            raise UsageError(f"--class-prior {path}: class {name!r} is given twice (as {k!r} and an alias)")
+        weights[name] = float(v)
     unknown = sorted(set(weights) - set(classes))
     missing = [c for c in classes if c not in weights]
     if unknown or missing:
@@ -106,7 +109,8 @@ def prior_shift(meta: dict, choice: str | Path = "train") -> PriorShift:
     fine = (tau - 1.0) * np.log(pi) + np.log(q)
     group = np.zeros((k, n_coarse))
     group[np.arange(k), coarse_index] = 1.0
-    coarse = (tau - 1.0) * np.log(pi @ group) + np.log(q @ group)
+    qc = np.full(n_coarse, 1.0 / n_coarse) if choice_s == "uniform" else q @ group
+    coarse = (tau - 1.0) * np.log(pi @ group) + np.log(qc)
     # a constant offset changes no softmax: centre both for readable logits
     return PriorShift(path_name(choice_s), (fine - fine.mean()).astype(np.float32), (coarse - coarse.mean()).astype(np.float32))
 

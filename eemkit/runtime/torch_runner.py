@@ -22,12 +22,14 @@ def checkpoint_meta(ckpt: dict) -> dict:
 class TorchRunner(Runner):
     name = "torch"
 
-    def __init__(self, path, device: str = "cpu", threads: int | None = None) -> None:
+    def __init__(self, path, device: str = "cpu", threads: int | None = None, mirror: bool = False) -> None:
+        """mirror: average the logits of each image and its mirror (as an export with --mirror-average)."""
         from eemkit.train.checkpoint import load_checkpoint
 
         self._ckpt = load_checkpoint(path)
         super().__init__(path, checkpoint_meta(self._ckpt))
-        self.device, self.threads = torch.device(device), threads
+        self.device, self.threads, self.mirror = torch.device(device), threads, mirror
+        self.meta["mirror_average"] = mirror
         self.model = None
 
     def _activate(self) -> None:
@@ -44,9 +46,11 @@ class TorchRunner(Runner):
 
     @torch.no_grad()
     def infer(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        out = self.model(torch.from_numpy(np.ascontiguousarray(x)).to(self.device))
-        return {"fine_logits": out["fine_logits"].float().cpu().numpy(),
-                "coarse_logits": out["coarse_logits"].float().cpu().numpy()}
+        from eemkit.models.eem import logits_of, mirror_average
+
+        x_t = torch.from_numpy(np.ascontiguousarray(x)).to(self.device)
+        fine, coarse = mirror_average(self.model, x_t) if self.mirror else logits_of(self.model(x_t))
+        return {"fine_logits": fine.float().cpu().numpy(), "coarse_logits": coarse.float().cpu().numpy()}
 
     def parameter_count(self) -> int:
         return sum(int(v.numel()) for k, v in self._ckpt["model"].items() if not k.endswith(("running_mean", "running_var", "num_batches_tracked")))

@@ -1,0 +1,111 @@
+"""Class prior as an operating point, mirror averaging at export, eval of any model, robustness."""
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from eemkit.cli.app import app
+from eemkit.errors import UsageError
+from eemkit.runtime.prior import prior_shift
+
+runner = CliRunner()
+CLASSES = ["neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt"]
+PI = [0.35, 0.3, 0.12, 0.12, 0.08, 0.005, 0.02, 0.005]
+META = {"classes": CLASSES, "coarse_classes": ["positive", "negative", "neutral", "surprise"],
+        "coarse_index": [2, 0, 3, 1, 1, 1, 1, 1], "class_prior": PI, "logit_adjust": 0.0}
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def test_uniform_prior_divides_out_the_training_prior():
+    z = np.random.default_rng(0).normal(size=(4, 8)).astype(np.float32)
+    out = prior_shift(META, "uniform").apply({"fine_logits": z, "coarse_logits": np.zeros((4, 4), np.float32)})
+    expect = _softmax(z) / np.asarray(PI)
+    np.testing.assert_allclose(_softmax(out["fine_logits"]), expect / expect.sum(-1, keepdims=True), rtol=1e-4)
+    assert prior_shift(META, "train").is_identity
+
+
+def test_logit_adjusted_model_train_point_adds_the_prior_back():
+    meta = dict(META, logit_adjust=1.0)
+    z = np.zeros((1, 8), np.float32)
+    p = _softmax(prior_shift(meta, "train").apply({"fine_logits": z})["fine_logits"])
+    np.testing.assert_allclose(p[0], PI, rtol=1e-4)
+    assert prior_shift(meta, "uniform").is_identity
+
+
+def test_prior_file_and_its_errors(tmp_path):
+    f = tmp_path / "q.json"
+    f.write_text(json.dumps({c: (1.0 if c != "neutral" else 0.0) for c in CLASSES} | {"happy": 2.0, "happiness": 2.0}))
+    with pytest.raises(UsageError, match="happ"):
+        prior_shift(META, f)  # "happy" is an alias of happiness: given twice it still must not be silently merged
+    f.write_text(json.dumps({c: 1.0 for c in CLASSES if c != "fear"}))
+    with pytest.raises(UsageError, match="missing classes \\['fear'\\]"):
+        prior_shift(META, f)
+    f.write_text(json.dumps({c: 2.0 for c in CLASSES}))
+    assert np.allclose(prior_shift(META, f).fine, prior_shift(META, "uniform").fine, atol=1e-5)
+    with pytest.raises(UsageError, match="train, uniform or a JSON file"):
+        prior_shift(META, "balanced")
+    with pytest.raises(UsageError, match="no training prior"):
+        prior_shift(dict(META, class_prior=None), "uniform")
+
+
+@pytest.fixture(scope="module")
+def mirrored_export(tiny_student, tmp_path_factory):
+    out = tmp_path_factory.mktemp("mirror")
+    r = runner.invoke(app, ["export", str(tiny_student), "--out", str(out), "--mirror-average", "--json"])
+    assert r.exit_code == 0, r.output
+    return out / "model.onnx"
+
+
+def test_mirror_averaged_export_matches_pytorch(mirrored_export, tiny_student, ferplus_slice):
+    from eemkit.eval.parity import check_artifact
+    from eemkit.export.metadata import read_onnx_metadata
+
+    meta = read_onnx_metadata(mirrored_export)
+    assert meta["mirror_average"] is True and len(meta["class_prior"]) == 8
+    rep = check_artifact(mirrored_export, tiny_student, ferplus_slice, "ferplus", "test")
+    assert rep["passed"] and rep["fine"]["max_abs_diff"] < 1e-3
+
+
+def test_eval_of_an_onnx_at_both_priors_with_robustness(mirrored_export, ferplus_slice, tmp_path):
+    r = runner.invoke(app, ["eval", str(mirrored_export), "--data", str(ferplus_slice), "--json", "--out", str(tmp_path / "ev"),
+                            "--conditions", "clean,mirror,low-light,demo"])
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout)
+    assert set(res["priors"]) == {"train", "uniform"}
+    rows = {x["condition"]: x for x in res["robustness"]}
+    assert list(rows) == ["clean", "mirror", "low-light", "demo"]
+    # a mirror-averaged model gives the same answer for a face and its mirror
+    assert rows["mirror"]["accuracy_train"] == rows["clean"]["accuracy_train"]
+    assert rows["clean"]["accuracy_train"] == res["priors"]["train"]["accuracy"]
+    assert 0 <= rows["demo"]["detector_recall"] <= 100
+    assert (tmp_path / "ev" / "robustness.png").stat().st_size > 1000
+
+
+def test_robustness_rejects_unknown_condition(mirrored_export, ferplus_slice, tmp_path):
+    r = runner.invoke(app, ["eval", str(mirrored_export), "--data", str(ferplus_slice), "--conditions", "fog",
+                            "--out", str(tmp_path / "ev")])
+    assert r.exit_code == 2 and "unknown robustness condition" in r.output and "Traceback" not in r.output
+
+
+def test_predict_crops_and_uniform_prior_change_the_answer(mirrored_export, ferplus_slice, tmp_path):
+    from eemkit.runtime import open_runner
+
+    faces = sorted((ferplus_slice / "FER2013Test").glob("*.png"))[:6]
+    r = runner.invoke(app, ["predict", *map(str, faces), "--model", str(mirrored_export), "--crops", "--json"])
+    assert r.exit_code == 0, r.output
+    recs = json.loads(r.stdout)["records"]
+    assert len(recs) == 6 and all(x["box"][2] == 48 for x in recs)
+    r2 = runner.invoke(app, ["predict", *map(str, faces), "--model", str(mirrored_export), "--crops", "--json",
+                             "--class-prior", "uniform"])
+    recs2 = json.loads(r2.stdout)["records"]
+    with open_runner(mirrored_export) as run:
+        pi = np.asarray(run.meta["class_prior"])
+    # uniform = train probabilities divided by the training prior, renormalised
+    p = np.asarray(list(recs[0]["fine_probs"].values())) / pi
+    np.testing.assert_allclose(list(recs2[0]["fine_probs"].values()), p / p.sum(), atol=2e-3)
