@@ -42,9 +42,7 @@ def machine_info(threads: int | None, device: str) -> dict:
     from eemkit.runtime.env import environment_info
 
     env = environment_info()
-    import torch
-
-    return {"cpu": env["cpu"], "cpu_cores": env["cpu_cores"], "threads": threads or torch.get_num_threads(),
+    return {"cpu": env["cpu"], "cpu_cores": env["cpu_cores"], "threads": threads or env["torch_threads"] or env["cpu_cores"],
             "device": device, "gpu": env["gpu"], "torch": env["torch"], "onnxruntime": env["onnxruntime"],
             "tensorrt": env["tensorrt"], "eemkit": env["eemkit"], "platform": env["platform"]}
 
@@ -57,8 +55,8 @@ def validate(opts: BenchOptions) -> None:
         raise UsageError(f"batch sizes must be positive integers, got {opts.batches}")
     if opts.threads is not None and opts.threads < 1:
         raise UsageError(f"--threads must be at least 1, got {opts.threads}")
-    if opts.device not in ("cpu", "cuda"):
-        raise UsageError(f"--device must be cpu or cuda, not {opts.device!r}")
+    if opts.device not in ("cpu", "cuda", "tensorrt"):
+        raise UsageError(f"--device must be cpu, cuda or tensorrt, not {opts.device!r}")
 
 
 def _artifacts_for(ckpt: Path, out_dir: Path, opts: BenchOptions, log: Callable[[str], None]) -> dict[str, Path]:

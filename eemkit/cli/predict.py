@@ -23,13 +23,14 @@ def predict(
     class_prior: Annotated[str, typer.Option("--class-prior", help="Operating point: train (the training set's class "
                                              "prior) | uniform (prior removed) | a JSON file {class: weight}.")] = "train",
     crops: Annotated[bool, typer.Option("--crops", help="The images are already face crops: no detection, no margin.")] = False,
+    device: Annotated[str, typer.Option("--device", help="cpu | cuda | tensorrt: ONNX Runtime's execution provider.")] = "cpu",
 ) -> None:
     """Detect every face, classify its fine and coarse expression, and write records (file, frame, box,
     labels, probabilities). Images without a face are reported, not an error."""
     from eemkit.demo.app import predict as run_predict
 
     res = run_predict(model, inputs, annotate, threads, margin, log=lambda s: err_console.print(s, highlight=False),
-                      class_prior=class_prior, crops=crops)
+                      class_prior=class_prior, crops=crops, device=device)
     if csv_out:
         with open(csv_out, "w", newline="") as fh:
             w = csv.writer(fh)
