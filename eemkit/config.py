@@ -9,7 +9,6 @@ eemkit/presets/, then `section.key=value` overrides (values parsed as YAML).
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from eemkit.errors import UsageError
 from eemkit.losses.objectives import LossConfig
 
 PRESET_DIR = Path(__file__).parent / "presets"
-DEFAULT_DATA = os.environ.get("EEMKIT_DATA", "../shared/data/ferplus")
+from eemkit.data import DEFAULT_DATA  # noqa: E402  (one definition, importable without torch)
 
 
 @dataclass(frozen=True)

@@ -42,3 +42,17 @@ class LintFailed(EemkitError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, EXIT_LINT)
+
+
+# Modules only the training install (`pip install 'eemkit[train]'`) brings; the runtime install has none of them.
+TRAIN_ONLY_MODULES = ("torch", "torchvision", "onnx", "onnxscript", "onnxslim", "matplotlib")
+
+
+def missing_train_extra(err: ModuleNotFoundError) -> EemkitError | None:
+    """The one-line error for a command that needs a training-only module this install lacks, or None
+    when `err` is about another module (a real bug, left to surface)."""
+    root = (err.name or "").split(".")[0]
+    if root not in TRAIN_ONLY_MODULES:
+        return None
+    return EemkitError(f"this needs {root}, which only the training install has: pip install 'eemkit[train]' "
+                       "(predict, demo, bench, check and eval of ONNX models and engines run without it)")

@@ -43,3 +43,18 @@ def test_bad_images():
         prepare_image(np.zeros((8, 8, 2), np.uint8), spec)
     with pytest.raises(UsageError):
         to_model_input(torch.zeros(1, 20, 20, 1, dtype=torch.uint8), spec)
+
+
+@pytest.mark.parametrize("color,mean,std", [("gray", None, None), ("rgb", None, None), ("gray", (0.5, 0.4, 0.3), (0.25, 0.3, 0.7))])
+def test_numpy_eval_input_is_bit_identical_to_the_torch_path(color, mean, std):
+    from dataclasses import replace
+
+    from eemkit.data.preprocess import eval_input, normalize
+
+    spec = PreprocessSpec.for_input(64, color=color)
+    if mean:
+        spec = replace(spec, mean=mean, std=std)
+    prep = np.random.default_rng(3).integers(0, 256, (16, spec.resize_size, spec.resize_size, spec.channels), dtype=np.uint8)
+    o, s = (spec.resize_size - spec.input_size) // 2, spec.input_size
+    torch_path = normalize(torch.from_numpy(prep)[:, o:o + s, o:o + s, :].permute(0, 3, 1, 2).float().div_(255.0), spec)
+    assert np.array_equal(eval_input(prep, spec), torch_path.numpy())

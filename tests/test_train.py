@@ -56,7 +56,7 @@ def test_teacher_student_eval_and_exact_resume(ferplus_slice, tmp_path):
     assert r.exit_code == 0, r.output
     m = json.loads(r.stdout)
     assert 0 <= m["accuracy"] <= 100 and 0 <= m["average"] <= 100 and "coarse_accuracy" in m
-    assert len(m["confusion"]) == 8 and (tmp_path / "ev" / "confusion.png").stat().st_size > 1000
+    assert len(m["confusion"]) == 8 and (tmp_path / "ev" / "confusion-train.png").stat().st_size > 1000
 
 
 def test_ctrl_c_mid_epoch_resumes_exactly(ferplus_slice, tmp_path):
@@ -237,7 +237,7 @@ def test_every_shipped_preset_resolves():
     assert "ferplus-teacher" in names and "ferplus-student-r18-long" in names
     for name in names:
         cfg = resolve_config(name, [])
-        assert cfg.stage in ("teacher", "student") and cfg.optim.schedule in ("step", "cosine"), name
+        assert cfg.stage in ("teacher", "student") and cfg.optim.schedule in ("step", "cosine", "warmup_cosine"), name
         assert cfg.stage == "teacher" or not cfg.loss.distill or cfg.teacher, name
         assert cfg.out.startswith("runs/"), name
 

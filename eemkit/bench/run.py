@@ -44,9 +44,7 @@ def machine_info(threads: int | None, device: str) -> dict:
     from eemkit.runtime.env import environment_info
 
     env = environment_info()
-    import torch
-
-    return {"cpu": env["cpu"], "cpu_cores": env["cpu_cores"], "threads": threads or torch.get_num_threads(),
+    return {"cpu": env["cpu"], "cpu_cores": env["cpu_cores"], "threads": threads or env["torch_threads"] or env["cpu_cores"],
             "device": device, "gpu": env["gpu"], "torch": env["torch"], "onnxruntime": env["onnxruntime"],
             "tensorrt": env["tensorrt"], "eemkit": env["eemkit"], "platform": env["platform"]}
 
@@ -59,13 +57,23 @@ def validate(opts: BenchOptions) -> None:
         raise UsageError(f"batch sizes must be positive integers, got {opts.batches}")
     if opts.threads is not None and opts.threads < 1:
         raise UsageError(f"--threads must be at least 1, got {opts.threads}")
-    if opts.device not in ("cpu", "cuda"):
-        raise UsageError(f"--device must be cpu or cuda, not {opts.device!r}")
-    if opts.device == "cuda":
-        import torch
+    if opts.device not in ("cpu", "cuda", "tensorrt"):
+        raise UsageError(f"--device must be cpu, cuda or tensorrt, not {opts.device!r}")
+    if opts.device != "cpu" and not _gpu_visible(opts.device):
+        raise UsageError(f"--device {opts.device}: no CUDA GPU is visible here (neither PyTorch nor ONNX Runtime "
+                         "finds one); use --device cpu")
 
-        if not torch.cuda.is_available():
-            raise UsageError("--device cuda: no CUDA GPU is visible here; use --device cpu")
+
+def _gpu_visible(device: str) -> bool:
+    """A GPU that PyTorch (when installed) or ONNX Runtime's provider for `device` can use."""
+    from eemkit.runtime.env import torch_info
+
+    if torch_info()["cuda_available"]:
+        return True
+    import onnxruntime as ort
+
+    ep = "TensorrtExecutionProvider" if device == "tensorrt" else "CUDAExecutionProvider"
+    return ep in ort.get_available_providers()
 
 
 def _artifacts_for(ckpt: Path, out_dir: Path, opts: BenchOptions, log: Callable[[str], None]) -> dict[str, Path]:

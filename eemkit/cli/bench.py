@@ -29,7 +29,7 @@ def bench(
     split: Annotated[str, typer.Option("--split")] = "test",
     limit: Annotated[Optional[int], typer.Option("--limit", help="Only the first N evaluation images.")] = None,
     batch: Annotated[str, typer.Option("--batch", help="Batch sizes, e.g. 1,8,32 (latency at 1, throughput at each).")] = "1,32",
-    device: Annotated[str, typer.Option("--device", help="cpu | cuda")] = "cpu",
+    device: Annotated[str, typer.Option("--device", help="cpu | cuda | tensorrt (ONNX Runtime's execution provider; engines run on the GPU)")] = "cpu",
     threads: Annotated[Optional[int], typer.Option("--threads", help="CPU threads for every runtime.")] = None,
     min_time: Annotated[float, typer.Option("--min-time", help="Seconds of timed runs per measurement.")] = 1.0,
     out: Annotated[Optional[Path], typer.Option("--out", help="Folder for bench.json, bench.csv, bench.md and bench.png.")] = None,

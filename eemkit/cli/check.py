@@ -18,10 +18,10 @@ def render_check(r: dict) -> None:
     t = Table(title=f"{r['artifact']} ({r['runtime']}, {r['precision']}) vs {r['checkpoint']} on {r['split']} ({r['n']} images)",
               title_justify="left")
     t.add_column("metric")
-    t.add_column("PyTorch", justify="right")
+    t.add_column("reference", justify="right")
     t.add_column("artifact", justify="right")
     t.add_column("Δ", justify="right")
-    for k in ("accuracy", "average", "coarse_accuracy"):
+    for k in ("accuracy", "average", "coarse_accuracy") if "reference" in r else ():
         t.add_row(k, f"{r['reference'][k]:.2f}", f"{r['artifact_metrics'][k]:.2f}", f"{r['artifact_metrics'][k] - r['reference'][k]:+.2f}")
     t.add_section()
     f = r["fine"]
@@ -30,7 +30,7 @@ def render_check(r: dict) -> None:
     t.add_row("mean |Δ logit|", "", f"{f['mean_abs_diff']:.2e}", "")
     t.add_row("cosine (mean / min)", "", f"{f['cosine_mean']:.6f} / {f['cosine_min']:.6f}", "")
     t.add_section()
-    for c, d in r["per_class_diff"].items():
+    for c, d in r.get("per_class_diff", {}).items():
         t.add_row(f"[dim]{c} acc Δ[/]", "", "", "-" if d is None else f"{d:+.2f}")
     console.print(t)
     console.print("[bold green]PASS[/]" if r["passed"] else "[bold red]FAIL[/]: " + "; ".join(r["failures"]))
@@ -71,6 +71,9 @@ def _lint(artifact: Path, json_out: bool) -> None:
 def check(
     artifact: Annotated[Path, typer.Argument(help="ONNX model or TensorRT engine to check.")],
     checkpoint: Annotated[Optional[Path], typer.Option("--checkpoint", "-c", help="The PyTorch checkpoint it was exported from.")] = None,
+    reference: Annotated[Optional[Path], typer.Option("--reference", help="Compare against the export's reference.npz (saved "
+                                                      "inputs and PyTorch outputs) or another model (.onnx/.engine/.pt): no torch, "
+                                                      "checkpoint or dataset needed.")] = None,
     lint: Annotated[bool, typer.Option("--lint", help="Only lint the ONNX model for TensorRT 10.3 / 11 (no checkpoint, no data, no TensorRT); exit 5 on errors.")] = False,
     data: Annotated[Optional[Path], typer.Option("--data", help="Dataset root (default: $EEMKIT_DATA or ../shared/data/ferplus).")] = None,
     format: Annotated[str, typer.Option("--format")] = "ferplus",
@@ -83,23 +86,25 @@ def check(
     input_size: Annotated[Optional[int], typer.Option("--input-size", help="Foreign ONNX: input side in px.")] = None,
     color: Annotated[str, typer.Option("--color", help="Foreign ONNX: gray | rgb")] = "rgb",
     threads: Annotated[Optional[int], typer.Option("--threads", min=1)] = None,
+    device: Annotated[str, typer.Option("--device", help="cpu | cuda | tensorrt: ONNX Runtime's execution provider for the artifact.")] = "cpu",
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Run the artifact and the checkpoint on the same images; exit 3 when a tolerance is broken.
+    """Run the artifact and the checkpoint on the same images; exit 3 when a tolerance is broken. With
+    --reference, compare with the export's reference.npz or another model instead (on the device, no torch).
     With --lint, check an ONNX model against TensorRT's parser and quantization rules; exit 5 on errors.
 
     Default tolerances: FP32 top-1 agreement >= 99.9 %, FP16 >= 99.5 %, INT8 accuracy drop <= 1 point
     and average drop <= 2 points."""
     if lint:
         return _lint(artifact, json_out)
-    if checkpoint is None:
+    if checkpoint is None and reference is None:
         from eemkit.errors import UsageError
 
-        raise UsageError("a parity check needs --checkpoint (the PyTorch checkpoint the artifact came from); "
-                         "or pass --lint for the TensorRT lint alone")
+        raise UsageError("a parity check needs --checkpoint (the PyTorch checkpoint the artifact came from) or "
+                         "--reference (reference.npz or another model); or pass --lint for the TensorRT lint alone")
     from dataclasses import replace
 
-    from eemkit.config import DEFAULT_DATA
+    from eemkit.data import DEFAULT_DATA
     from eemkit.eval.parity import DEFAULT_TOLERANCES, check_artifact
     from eemkit.export.metadata import read_onnx_metadata
 
@@ -114,7 +119,13 @@ def check(
         base = DEFAULT_TOLERANCES.get((meta or {}).get("precision", "unknown"), DEFAULT_TOLERANCES["unknown"])
         tol = replace(base, **{k: v for k, v in dict(min_agreement=min_agreement, max_acc_drop=max_acc_drop,
                                                          max_avg_drop=max_avg_drop).items() if v is not None})
-    r = check_artifact(artifact, checkpoint, data or DEFAULT_DATA, format, split, tol, fallback, limit, threads=threads)
+    if reference is not None:
+        from eemkit.eval.compare import check_reference
+
+        r = check_reference(artifact, reference, data, format, split, tol, limit, threads, device, checkpoint, fallback)
+    else:
+        r = check_artifact(artifact, checkpoint, data or DEFAULT_DATA, format, split, tol, fallback, limit, threads=threads,
+                           device=device)
     if json_out:
         print_json(r)
     else:

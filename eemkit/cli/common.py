@@ -11,7 +11,7 @@ from typing import Any, Callable
 import typer
 from rich.console import Console
 
-from eemkit.errors import EemkitError
+from eemkit.errors import EemkitError, missing_train_extra
 
 console = Console()
 err_console = Console(stderr=True)
@@ -29,6 +29,14 @@ def user_errors(fn: Callable) -> Callable:
 
             err_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
             raise typer.Exit(err.code) from None
+        except ModuleNotFoundError as err:
+            extra = missing_train_extra(err)
+            if extra is None:
+                raise
+            from rich.markup import escape
+
+            err_console.print(f"[bold red]error:[/] {escape(str(extra))}", highlight=False, soft_wrap=True)
+            raise typer.Exit(extra.code) from None
         except KeyboardInterrupt:
             err_console.print("interrupted")
             raise typer.Exit(130) from None

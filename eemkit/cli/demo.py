@@ -25,7 +25,7 @@ def render_pipeline(res: dict) -> None:
 
 @user_errors
 def demo(
-    source: Annotated[str, typer.Option("--source", "-s", help="Camera index, /dev/videoN, csi://N (Jetson), rtsp://... or a video file.")] = "0",
+    source: Annotated[str, typer.Option("--source", "-s", help="Camera index, /dev/videoN, csi://N (Jetson), rtsp://..., a video file or file://PATH.")] = "0",
     model: Annotated[Optional[Path], typer.Option("--model", "-m", help="Checkpoint, ONNX or engine (default: the shipped INT8 student).")] = None,
     headless: Annotated[bool, typer.Option("--headless", help="No window (servers, CI); use with --output.")] = False,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the annotated video (.mp4).")] = None,
@@ -36,13 +36,17 @@ def demo(
     threads: Annotated[Optional[int], typer.Option("--threads", min=1)] = None,
     json_out: Annotated[bool, typer.Option("--json")] = False,
     class_prior: Annotated[str, typer.Option("--class-prior", help="Operating point: train | uniform | a JSON file {class: weight}.")] = "train",
+    serve: Annotated[Optional[str], typer.Option("--serve", help="HOST:PORT: serve the annotated video as MJPEG with a live page "
+                                                 "and /records.json (0.0.0.0:8080 for the network); implies --headless without a GUI.")] = None,
+    device: Annotated[str, typer.Option("--device", help="cpu | cuda | tensorrt: ONNX Runtime's execution provider.")] = "cpu",
 ) -> None:
     """Show every face with a box coloured by its coarse expression, the fine label and confidence, frames/s
     and per-stage milliseconds. `q` or Esc quits."""
-    from eemkit.demo.app import run_demo
+    from eemkit.demo.app import gui_available, run_demo
 
+    headless = headless or (serve is not None and not gui_available())
     res = run_demo(model, source, headless, output, records, max_frames, threads, detect_every, smoothing,
-                   log=lambda s: err_console.print(s, highlight=False), class_prior=class_prior)
+                   log=lambda s: err_console.print(s, highlight=False), class_prior=class_prior, serve=serve, device=device)
     if json_out:
         print_json(res)
     else:

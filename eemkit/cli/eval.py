@@ -28,24 +28,28 @@ def render_metrics(m: dict, title: str) -> None:
 
 
 def render_priors(res: dict, title: str) -> None:
-    """One row per class with accuracy at each class prior side by side."""
+    """One row per class with accuracy at each class prior side by side; for a folder holding some of the
+    model's classes, each prior's score over all classes and restricted to the present ones."""
     from rich.table import Table
 
-    priors = list(res["priors"])
-    first = res["priors"][priors[0]]
+    cols = [(p, res["priors"][p], p) for p in res["priors"]]
+    if "restricted" in res:
+        cols = [c for p in res["priors"] for c in ((f"{p}, all classes", res["priors"][p], p),
+                                                   (f"{p}, present only", res["restricted"][p], p))]
+    first = cols[0][1]
+    classes = res.get("classes_present") or list(first["per_class"])
     t = Table(title=title, title_justify="left")
     t.add_column("class")
     t.add_column("images", justify="right")
-    for p in priors:
-        t.add_column(f"acc % ({p})", justify="right")
-    for c in first["per_class"]:
-        t.add_row(c, str(first["support"][c]), *["-" if res["priors"][p]["per_class"][c] is None
-                                                  else f"{res['priors'][p]['per_class'][c]:.2f}" for p in priors])
+    for name, _, _ in cols:
+        t.add_column(f"acc % ({name})", justify="right")
+    for c in classes:
+        t.add_row(c, str(first["support"][c]), *["-" if m["per_class"][c] is None else f"{m['per_class'][c]:.2f}" for _, m, _ in cols])
     t.add_section()
-    t.add_row("[bold]overall[/]", str(first["n"]), *[f"[bold]{res['priors'][p]['accuracy']:.2f}[/]" for p in priors])
-    t.add_row("[bold]average[/]", "", *[f"{res['priors'][p]['average']:.2f}" for p in priors])
+    t.add_row("[bold]overall[/]", str(first["n"]), *[f"[bold]{m['accuracy']:.2f}[/]" for _, m, _ in cols])
+    t.add_row("[bold]average[/]", "", *[f"{m['average']:.2f}" for _, m, _ in cols])
     if "coarse_accuracy" in first:
-        t.add_row("[bold]coarse[/] (V^c)", "", *[f"{res['priors'][p]['coarse_accuracy']:.2f}" for p in priors])
+        t.add_row("[bold]coarse[/] (V^c)", "", *[f"{m['coarse_accuracy']:.2f}" for _, m, _ in cols])
     console.print(t)
 
 
@@ -77,12 +81,15 @@ def eval_cmd(
     conditions: Annotated[Optional[str], typer.Option("--conditions", help="Comma-separated subset of the robustness conditions.")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Score only the first N images.")] = None,
     threads: Annotated[Optional[int], typer.Option("--threads", min=1)] = None,
+    device: Annotated[str, typer.Option("--device", help="cpu | cuda | tensorrt (ONNX Runtime's execution provider; engines always run on the GPU).")] = "cpu",
     skip_bad: Annotated[bool, typer.Option("--skip-bad")] = False,
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Accuracy, average (mean per-class) accuracy, coarse accuracy and per-class accuracy at the training
-    prior and with it removed, confusion matrices, and with --robustness the robustness table and plot."""
-    from eemkit.config import DEFAULT_DATA
+    prior and with it removed, confusion matrices, and with --robustness the robustness table and plot.
+    A folder format dataset may hold some of the model's classes (happy/ sad/ angry/): it is scored over
+    all classes and restricted to the present ones, side by side."""
+    from eemkit.data import DEFAULT_DATA
     from eemkit.eval.evaluate import evaluate_model
 
     out_dir = out if out is not None else model.parent / f"eval-{split}"
@@ -90,7 +97,7 @@ def eval_cmd(
     if robustness or conditions:
         conds = tuple(c.strip() for c in conditions.split(",") if c.strip()) if conditions else ()
     res = evaluate_model(model, data or DEFAULT_DATA, format, split, tuple(class_prior or ("train", "uniform")), conds,
-                         out_dir, skip_bad=skip_bad, limit=limit, threads=threads)
+                         out_dir, skip_bad=skip_bad, limit=limit, threads=threads, device=device)
     if json_out:
         print_json(res)
         return

@@ -58,14 +58,20 @@ class RichReporter:
             self.progress.remove_task(self.task)
         self.t0, self.n, self.loss = time.perf_counter(), 0, 0.0
         self.task = self.progress.add_task(f"epoch {epoch + 1}/{epochs}", total=steps, completed=done, info="")
+        self.epoch, self.epochs, self.steps, self.done = epoch, epochs, steps, done
 
     def step(self, images: int, loss: float) -> None:
         import time
 
         self.n += images
+        self.done += 1
         self.loss = loss if self.loss == 0 else 0.98 * self.loss + 0.02 * loss
         rate = self.n / max(time.perf_counter() - self.t0, 1e-9)
         self.progress.update(self.task, advance=1, info=f"loss {self.loss:.3f}  {rate:.0f} img/s")
+        # a log file or a pipe gets no progress bar: a plain line every 5 % of the epoch instead
+        if not err_console.is_terminal and self.done % max(1, self.steps // 20) == 0:
+            err_console.print(f"epoch {self.epoch + 1}/{self.epochs}: step {self.done}/{self.steps}, loss {self.loss:.3f}, "
+                              f"{rate:.0f} img/s", highlight=False)
 
     def end_epoch(self, row: dict) -> None:
         val = f"  val acc {row['val_accuracy']:.2f}%  avg {row['val_average']:.2f}%" if "val_accuracy" in row else ""

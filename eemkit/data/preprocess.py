@@ -9,6 +9,10 @@ Two stages, so that small datasets can be decoded and resized once and held in m
    to 3 channels, then (x/255 - mean) / std.
 
 `preprocess(images, spec)` chains both for evaluation; every consumer outside training calls it.
+
+The evaluation path (centre crop + normalise, `eval_input`) is numpy only, so the runtime (predict, demo,
+bench, check, eval of an exported model) never needs torch; the training path (random crop, flip, rotation)
+is torch, imported when it runs. `to_model_input(train=False)` is `eval_input` on a tensor, bit for bit.
 """
 
 from __future__ import annotations
@@ -18,8 +22,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from eemkit.errors import UsageError
 
@@ -113,7 +115,38 @@ def prepare_images(images: Sequence[np.ndarray], spec: PreprocessSpec) -> np.nda
     return np.stack([prepare_image(im, spec) for im in images])
 
 
+def eval_input(prepared: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
+    """The evaluation input in numpy: uint8 (N, R, R, C) -> float32 (N, 3, S, S), centre crop, x/255,
+    grey replicated to 3 channels, (x - mean) / std in float32 (the same operations, in the same order
+    and precision, as the torch training path, so both give identical bits).
+
+    Raises UsageError for a batch that is not uint8 NHWC at the spec's resize size and channels.
+    """
+    batch = np.asarray(prepared)
+    if batch.dtype != np.uint8 or batch.ndim != 4:
+        raise UsageError(f"expected a uint8 NHWC batch, got {tuple(batch.shape)} {batch.dtype}")
+    _check_batch(batch.shape, spec)
+    o, s = (spec.resize_size - spec.input_size) // 2, spec.input_size
+    x = batch[:, o:o + s, o:o + s, :].transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255.0)
+    if x.shape[1] == 1:
+        x = np.broadcast_to(x, (x.shape[0], 3, s, s))
+    mean = np.asarray(spec.mean, np.float32).reshape(1, 3, 1, 1)
+    std = np.asarray(spec.std, np.float32).reshape(1, 3, 1, 1)
+    return np.ascontiguousarray((x - mean) / std, dtype=np.float32)
+
+
+def _check_batch(shape: tuple, spec: PreprocessSpec) -> None:
+    _, r, _, c = shape
+    if r != spec.resize_size or c != spec.channels:
+        raise UsageError(
+            f"batch of {r}x{r}x{c} does not match the preprocess spec "
+            f"({spec.resize_size}x{spec.resize_size}x{spec.channels})"
+        )
+
+
 def _crop_offsets(n: int, spec: PreprocessSpec, train: bool, gen: torch.Generator | None) -> torch.Tensor:
+    import torch
+
     margin = spec.resize_size - spec.input_size
     if not train or margin == 0:
         return torch.full((n, 2), margin // 2, dtype=torch.long)
@@ -133,20 +166,14 @@ def to_model_input(
     if rotate_deg > 0, a random rotation in [-rotate_deg, rotate_deg]; all randomness comes from
     `generator` so a run is reproducible and resumable.
     """
+    import torch
+
     if batch.dtype != torch.uint8 or batch.ndim != 4:
         raise UsageError(f"expected a uint8 NHWC batch, got {tuple(batch.shape)} {batch.dtype}")
-    n, r, _, c = batch.shape
-    if r != spec.resize_size or c != spec.channels:
-        raise UsageError(
-            f"batch of {r}x{r}x{c} does not match the preprocess spec "
-            f"({spec.resize_size}x{spec.resize_size}x{spec.channels})"
-        )
-    if train:
-        x, _ = basic_train_crop(batch, spec, generator, rotate_deg)
-    else:
-        o = (spec.resize_size - spec.input_size) // 2
-        s = spec.input_size
-        x = batch[:, o:o + s, o:o + s, :].permute(0, 3, 1, 2).float().div_(255.0)
+    _check_batch(tuple(batch.shape), spec)
+    if not train:
+        return torch.from_numpy(eval_input(batch.cpu().numpy(), spec)).to(batch.device)
+    x, _ = basic_train_crop(batch, spec, generator, rotate_deg)
     return normalize(x, spec)
 
 
@@ -154,6 +181,8 @@ def basic_train_crop(batch: torch.Tensor, spec: PreprocessSpec, generator: torch
                      rotate_deg: float) -> tuple[torch.Tensor, torch.Tensor]:
     """The first releases' training crop: uint8 NHWC -> float (N, C, S, S) in [0, 1] by a random crop, a
     random horizontal flip and a rotation in [-rotate_deg, rotate_deg]; returns (images, flipped (N,))."""
+    import torch
+
     n = batch.shape[0]
     s = spec.input_size
     offs = _crop_offsets(n, spec, True, generator)
@@ -172,6 +201,8 @@ def basic_train_crop(batch: torch.Tensor, spec: PreprocessSpec, generator: torch
 
 def normalize(x: torch.Tensor, spec: PreprocessSpec) -> torch.Tensor:
     """Float (N, C, S, S) in [0, 1] -> (N, 3, S, S) normalised with the spec's mean/std (grey replicated)."""
+    import torch
+
     if x.shape[1] == 1:
         x = x.expand(-1, 3, -1, -1)
     mean = torch.tensor(spec.mean, dtype=x.dtype).view(1, 3, 1, 1)
@@ -180,6 +211,9 @@ def normalize(x: torch.Tensor, spec: PreprocessSpec) -> torch.Tensor:
 
 
 def _random_rotate(x: torch.Tensor, max_deg: float, gen: torch.Generator | None) -> torch.Tensor:
+    import torch
+    import torch.nn.functional as F
+
     n = x.shape[0]
     ang = (torch.rand(n, generator=gen) * 2 - 1) * math.radians(max_deg)
     cos, sin = torch.cos(ang), torch.sin(ang)
@@ -196,14 +230,14 @@ def preprocess(images: Sequence[np.ndarray] | np.ndarray, spec: PreprocessSpec) 
     """
     arr = images if isinstance(images, np.ndarray) and images.ndim == 4 and images.shape[1] == spec.resize_size \
         and images.shape[2] == spec.resize_size and images.shape[3] == spec.channels else prepare_images(list(images), spec)
-    return to_model_input(torch.from_numpy(np.ascontiguousarray(arr)), spec).numpy()
+    return eval_input(arr, spec)
 
 
 def runtime_input(prepared: np.ndarray, spec: PreprocessSpec, input_kind: str = "float_nchw") -> np.ndarray:
     """Prepared uint8 (N, R, R, C) -> what an artifact takes: float32 NCHW normalised ("float_nchw"),
     or the uint8 NHWC centre crop ("uint8_nhwc", normalisation inside the model)."""
     if input_kind == "float_nchw":
-        return to_model_input(torch.from_numpy(np.ascontiguousarray(prepared)), spec).numpy()
+        return eval_input(prepared, spec)
     if input_kind == "uint8_nhwc":
         o = (spec.resize_size - spec.input_size) // 2
         return np.ascontiguousarray(prepared[:, o:o + spec.input_size, o:o + spec.input_size, :])

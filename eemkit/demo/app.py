@@ -52,7 +52,8 @@ def _read_image(path: Path) -> np.ndarray:
 
 def predict(model: str | Path | None, inputs: list[str | Path], annotate_dir: str | Path | None = None,
             threads: int | None = None, margin: float = 0.15, log: Callable[[str], None] = lambda s: None,
-            class_prior: str | Path = "train", crops: bool = False, csv_path: str | Path | None = None) -> dict:
+            class_prior: str | Path = "train", crops: bool = False, device: str = "cpu",
+            csv_path: str | Path | None = None) -> dict:
     """Detect every face in images / videos and classify it. Returns {"model", "records", "no_face",
     "unreadable"}: one record per face and frame (file, frame, box, track, labels, both probability
     vectors); a file that cannot be read is reported in "unreadable" and the others go on.
@@ -70,7 +71,7 @@ def predict(model: str | Path | None, inputs: list[str | Path], annotate_dir: st
         check_output_file(csv_path, "--csv file")
     names = annotated_names(files, VIDEO_EXTS)
     records, no_face, unreadable = [], [], []
-    with open_runner(resolve_model(model), threads=threads) as runner:
+    with open_runner(resolve_model(model), device=device, threads=threads) as runner:
         runner.set_class_prior(class_prior)
         detector = create_detector("none" if crops else "haar")
         margin = 0.0 if crops else margin
@@ -137,6 +138,17 @@ def _writer(path: Path, shape: tuple, fps: float):
     return w
 
 
+STREAM_SCHEMES = ("rtsp", "rtp", "udp", "http", "https", "webrtc", "srt")
+
+
+def _start_server(serve: str, log: Callable[[str], None]):
+    from eemkit.demo.serve import StreamServer, parse_host_port
+
+    server = StreamServer(*parse_host_port(serve)).start()
+    log(f"serving the annotated video at {server.url} (MJPEG: {server.url}stream.mjpg, records: {server.url}records.json)")
+    return server
+
+
 def gui_available() -> bool:
     import cv2
 
@@ -148,10 +160,12 @@ def gui_available() -> bool:
 def run_demo(model: str | Path | None, source: str, headless: bool = False, output: str | Path | None = None,
              records_path: str | Path | None = None, max_frames: int | None = None, threads: int | None = None,
              detect_every: int = 1, smoothing: float = 0.6, log: Callable[[str], None] = lambda s: None,
-             class_prior: str | Path = "train") -> dict:
-    """The real-time loop: capture -> detect -> preprocess -> infer -> smooth -> overlay -> show/write.
+             class_prior: str | Path = "train", serve: str | None = None, device: str = "cpu") -> dict:
+    """The real-time loop: capture -> detect -> preprocess -> infer -> smooth -> overlay -> show/write/serve.
 
-    Returns {"frames", "fps", "stage_ms", "faces"}. `q` or Esc quits the window.
+    `serve` ("HOST:PORT"): serve the annotated frames as MJPEG with a live page and records.json while the demo
+    runs (a file source is then played at its own frame rate). Returns {"frames", "fps", "stage_ms", "faces"}.
+    `q` or Esc quits the window.
     """
     import cv2
 
@@ -161,6 +175,9 @@ def run_demo(model: str | Path | None, source: str, headless: bool = False, outp
     if not headless and not gui_available():
         raise UsageError("this OpenCV has no GUI (opencv-python-headless): pass --headless --output out.mp4, "
                          "or install a GUI build: pip uninstall -y opencv-python-headless && pip install 'eemkit[gui]'")
+    if output is not None and str(output).split(":/")[0] in STREAM_SCHEMES:
+        raise UsageError(f"--output writes a video file; to stream use --serve HOST:PORT (MJPEG over HTTP), or RTSP/RTP "
+                         f"through GStreamer as in deploy/streaming.md (not {output})")
     from eemkit.io_utils import check_output_file
 
     if output is not None:
@@ -170,10 +187,12 @@ def run_demo(model: str | Path | None, source: str, headless: bool = False, outp
     rec_fh = open(records_path, "w") if records_path else None  # a stream: records survive a crash of a live demo
     writer = None
     n = faces = 0
-    with open_runner(resolve_model(model), threads=threads) as runner:
+    with open_runner(resolve_model(model), device=device, threads=threads) as runner:
         runner.set_class_prior(class_prior)
         pipe = FramePipeline(runner, create_detector("haar"), smoothing=smoothing, detect_every=detect_every)
         src = open_source(source, log=log)
+        server = _start_server(serve, log) if serve else None
+        pace = 1.0 / src.fps if server is not None and not src.live else 0.0
         t_start = time.perf_counter()
         fps = 0.0
         try:
@@ -192,12 +211,18 @@ def run_demo(model: str | Path | None, source: str, headless: bool = False, outp
                     cv2.imshow("eemkit", cv2.cvtColor(shown, cv2.COLOR_RGB2BGR))
                     if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
                         break
+                if server is not None:
+                    server.publish(shown, n, fps, [r.to_dict() for r in res])
                 n += 1
                 dt = time.perf_counter() - t0
                 fps = 0.9 * fps + 0.1 / max(dt, 1e-6) if fps else 1 / max(dt, 1e-6)
+                if pace:
+                    time.sleep(max(0.0, pace - (time.perf_counter() - t0)))
                 if max_frames and n >= max_frames:
                     break
         finally:
+            if server is not None:
+                server.stop()
             src.close()
             if writer is not None:
                 writer.release()

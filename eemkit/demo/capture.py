@@ -22,9 +22,11 @@ def csi_pipeline(sensor: int = 0, width: int = 1280, height: int = 720, fps: int
 
 
 def describe_source(src: str) -> tuple[object, int | None, bool]:
-    """(what to pass to cv2.VideoCapture, API preference, is_live)."""
+    """(what to pass to cv2.VideoCapture, API preference, is_live). `file://PATH` is the file PATH."""
     import cv2
 
+    if src.startswith("file://"):
+        src = src[len("file://"):]
     if src.isdigit():
         return int(src), None, True
     if src.startswith("/dev/video"):

@@ -8,7 +8,9 @@ alignment. Another detector plugs in by implementing `FaceDetector.detect`.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -29,6 +31,33 @@ class FaceDetector(Protocol):
     def detect(self, rgb: np.ndarray) -> list[Face]: ...
 
 
+FACE_CASCADE = "haarcascade_frontalface_default.xml"
+# Where system OpenCVs keep the cascades: JetPack's apt OpenCV (libopencv) and Debian/Ubuntu's opencv-data put them
+# under /usr/share/opencv4; the pip wheels under cv2.data. $EEMKIT_HAAR_DIR is looked at first.
+SYSTEM_CASCADE_DIRS = ("/usr/share/opencv4/haarcascades", "/usr/local/share/opencv4/haarcascades",
+                       "/usr/share/opencv/haarcascades", "/usr/local/share/opencv/haarcascades")
+
+
+def cascade_dirs(cv2) -> list[Path]:
+    """Folders searched for the Haar cascade XMLs, in order: $EEMKIT_HAAR_DIR, cv2.data, the system paths."""
+    dirs = [os.environ.get("EEMKIT_HAAR_DIR"), getattr(getattr(cv2, "data", None), "haarcascades", None), *SYSTEM_CASCADE_DIRS]
+    return [Path(d) for d in dirs if d]
+
+
+def find_cascade_dir(cv2) -> Path:
+    """The first folder holding the frontal-face cascade; EemkitError naming the folders searched and the fix."""
+    if not hasattr(cv2, "CascadeClassifier"):
+        raise EemkitError(f"OpenCV {cv2.__version__} has no CascadeClassifier (OpenCV 5 removed it): use an OpenCV 4.x "
+                          "(on a Jetson, JetPack's python3-opencv; elsewhere pip install 'opencv-python-headless<5')")
+    dirs = cascade_dirs(cv2)
+    for d in dirs:
+        if (d / FACE_CASCADE).is_file():
+            return d
+    raise EemkitError(f"no {FACE_CASCADE} in {', '.join(map(str, dirs))}: keep your OpenCV and set EEMKIT_HAAR_DIR to a "
+                      "folder with the cascades (Debian/Ubuntu: apt-get install opencv-data puts them in "
+                      "/usr/share/opencv4/haarcascades), or use predict --crops for faces that are already cropped")
+
+
 class HaarDetector:
     """OpenCV Haar cascade. detect_width: frames are downscaled to this width before detection."""
 
@@ -38,13 +67,12 @@ class HaarDetector:
                  min_face: int = 30, align: bool = True) -> None:
         import cv2
 
-        if not hasattr(cv2, "CascadeClassifier") or not hasattr(cv2, "data"):
-            raise EemkitError("this OpenCV build has no Haar cascades (OpenCV 5 removed them); install opencv-python-headless<5")
+        d = find_cascade_dir(cv2)
         self.cv2 = cv2
-        self.face = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
-        self.eyes = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_eye.xml") if align else None
+        self.face = cv2.CascadeClassifier(str(d / FACE_CASCADE))
+        self.eyes = cv2.CascadeClassifier(str(d / "haarcascade_eye.xml")) if align and (d / "haarcascade_eye.xml").is_file() else None
         if self.face.empty():
-            raise EemkitError("OpenCV's frontal-face cascade could not be loaded from cv2.data")
+            raise EemkitError(f"OpenCV could not load {d / FACE_CASCADE}: is the file intact?")
         self.detect_width, self.scale_factor, self.min_neighbors, self.min_face = detect_width, scale_factor, min_neighbors, min_face
 
     def detect(self, rgb: np.ndarray) -> list[Face]:

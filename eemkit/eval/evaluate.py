@@ -6,29 +6,30 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import torch
 
 from eemkit.data.datasets import ImageSet, load_split
-from eemkit.data.preprocess import PreprocessSpec, to_model_input
+from eemkit.data.preprocess import PreprocessSpec, eval_input
 from eemkit.errors import UsageError
 from eemkit.eval.metrics import classification_metrics, save_confusion_png
 from eemkit.labels import LabelSpace
 
 
-@torch.no_grad()
 def torch_logits(model: torch.nn.Module, images: np.ndarray, spec: PreprocessSpec, batch: int = 256,
                  channels_last: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Fine and coarse logits (N, n_fine), (N, 4) of `model` on prepared uint8 images (N, R, R, C)."""
+    import torch
+
     model.eval()
     device = next(model.parameters()).device
     fine, coarse = [], []
-    for i in range(0, len(images), batch):
-        x = to_model_input(torch.from_numpy(images[i:i + batch]), spec).to(device)
-        if channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        out = model(x)
-        fine.append(out["fine_logits"].float().cpu().numpy())
-        coarse.append(out["coarse_logits"].float().cpu().numpy())
+    with torch.no_grad():
+        for i in range(0, len(images), batch):
+            x = torch.from_numpy(eval_input(images[i:i + batch], spec)).to(device)
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            out = model(x)
+            fine.append(out["fine_logits"].float().cpu().numpy())
+            coarse.append(out["coarse_logits"].float().cpu().numpy())
     return np.concatenate(fine), np.concatenate(coarse)
 
 
@@ -70,55 +71,111 @@ def evaluate_checkpoint(ckpt_path: str | Path, data_path: str | Path, fmt: str, 
     return metrics
 
 
+def class_subset(model_labels: LabelSpace, data_labels: LabelSpace, what: str = "the model") -> np.ndarray:
+    """Index in the model's classes of each of the data's classes (names already canonical, so happy/
+    sad/angry folders match happiness/sadness/anger). Raises UsageError when the data has a class the
+    model does not predict."""
+    extra = [c for c in data_labels.fine if c not in model_labels.fine]
+    if extra:
+        raise UsageError(f"the data has classes {extra} that {what} does not predict; its classes are {list(model_labels.fine)}")
+    return np.asarray([model_labels.fine.index(c) for c in data_labels.fine], dtype=np.int64)
+
+
+def restrict(out: dict[str, np.ndarray], labels: LabelSpace, present: np.ndarray) -> dict[str, np.ndarray]:
+    """Logits with every class (and coarse group) absent from the data set to -inf, so the argmax runs
+    over the present classes only: the score of a model on a folder holding some of its classes."""
+    fine = np.full_like(out["fine_logits"], -np.inf)
+    fine[:, present] = out["fine_logits"][:, present]
+    groups = sorted({labels.coarse_index[i] for i in present})
+    coarse = np.full_like(out["coarse_logits"], -np.inf)
+    coarse[:, groups] = out["coarse_logits"][:, groups]
+    return {"fine_logits": fine, "coarse_logits": coarse}
+
+
+def plots_available() -> bool:
+    """matplotlib is in the training install only; the runtime install writes figures without plots."""
+    import importlib.util
+
+    return importlib.util.find_spec("matplotlib") is not None
+
+
+def _usable_priors(runner, priors: tuple[str, ...], notes: list[str]) -> list[str]:
+    usable = []
+    for p in priors:
+        try:
+            runner.set_class_prior(p)
+        except UsageError as err:
+            notes.append(str(err))
+            continue
+        usable.append(p)
+    runner.set_class_prior("train")
+    return usable
+
+
 def evaluate_model(model_path: str | Path, data_path: str | Path, fmt: str, split: str = "test",
                    priors: tuple[str, ...] = ("train", "uniform"), robustness: tuple[str, ...] | None = None,
                    out_dir: str | Path | None = None, skip_bad: bool = False, limit: int | None = None,
-                   threads: int | None = None, progress: Callable[[str], None] | None = None) -> dict:
+                   threads: int | None = None, progress: Callable[[str], None] | None = None,
+                   device: str = "cpu") -> dict:
     """Metrics of any model eemkit runs (checkpoint, ONNX, engine) on one split, at each class prior
     (`priors`; "uniform" is skipped with a note for a model that records no training prior), and with
     `robustness` conditions (eemkit.eval.robustness.CONDITIONS) the robustness table.
 
-    With out_dir, writes metrics.json, confusion-<prior>.png and robustness.png there."""
-    import json
-
+    The data may hold a subset of the model's classes (a folder with happy/ sad/ angry/): then
+    "restricted" holds, per prior, the metrics with the argmax over the present classes only, beside
+    the unrestricted ones in "priors". With out_dir, writes metrics.json, confusion-<prior>.png and
+    robustness.png there (the plots only where matplotlib is installed)."""
     from eemkit.data.datasets import read_split_images
-    from eemkit.eval.robustness import CONDITIONS, plot_robustness
+    from eemkit.eval.robustness import CONDITIONS
     from eemkit.eval.robustness import robustness as run_robustness
     from eemkit.runtime import open_runner
 
-    images, y, data_labels, _ = read_split_images(data_path, fmt, split, skip_bad=skip_bad, limit=limit)
+    images, y_data, data_labels, _ = read_split_images(data_path, fmt, split, skip_bad=skip_bad, limit=limit)
     res: dict = {"model": str(model_path), "split": split, "format": fmt, "priors": {}, "notes": []}
-    with open_runner(model_path, threads=threads) as runner:
-        check_same_classes(runner.labels, data_labels, str(model_path))
-        usable = []
-        for p in priors:
-            try:
-                runner.set_class_prior(p)
-            except UsageError as err:
-                res["notes"].append(str(err))
-                continue
-            usable.append(p)
-        runner.set_class_prior("train")
-        raw = runner.infer_images(images, raw=True)
+    rows = None
+    with open_runner(model_path, device=device, threads=threads) as runner:
         labels = runner.labels
+        present = class_subset(labels, data_labels, str(model_path))
+        y = present[y_data]
+        usable = _usable_priors(runner, priors, res["notes"])
+        raw = runner.infer_images(images, raw=True)
+        subset = len(present) < labels.n_fine
+        if subset:
+            res["classes_present"] = [labels.fine[i] for i in present]
+            res["restricted"] = {}
         for p in usable:
             runner.set_class_prior(p)
             out = runner.postprocess(raw)
-            res["priors"][p] = classification_metrics(y, out["fine_logits"], labels.fine, out["coarse_logits"],
-                                                      labels.coarse_index, labels.coarse)
+            res["priors"][p] = _metrics(y, out, labels)
+            if subset:
+                res["restricted"][p] = _metrics(y, restrict(out, labels, present), labels)
         runner.set_class_prior("train")
         if robustness is not None:
             rows = run_robustness(runner, images, y, list(robustness) or list(CONDITIONS), usable, progress=progress)
             res["robustness"] = [r.to_dict() for r in rows]
     res.update({k: v for k, v in res["priors"][usable[0]].items()})  # the first prior's figures at the top level
     if out_dir is not None:
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
+        _write_eval(res, rows, labels, Path(model_path), Path(out_dir), fmt, split)
+    return res
+
+
+def _metrics(y: np.ndarray, out: dict[str, np.ndarray], labels: LabelSpace) -> dict:
+    return classification_metrics(y, out["fine_logits"], labels.fine, out["coarse_logits"], labels.coarse_index, labels.coarse)
+
+
+def _write_eval(res: dict, rows, labels: LabelSpace, model_path: Path, out: Path, fmt: str, split: str) -> None:
+    import json
+
+    out.mkdir(parents=True, exist_ok=True)
+    if plots_available():
+        from eemkit.eval.robustness import plot_robustness
+
         for p, m in res["priors"].items():
             save_confusion_png(m["confusion"], labels.fine, str(out / f"confusion-{p}.png"),
-                               f"{Path(model_path).name} on {split}, {p} prior: acc {m['accuracy']:.2f}%  avg {m['average']:.2f}%")
-        if robustness is not None:
-            plot_robustness(rows, str(out / "robustness.png"), f"{Path(model_path).name} on {fmt} {split}")
+                               f"{model_path.name} on {split}, {p} prior: acc {m['accuracy']:.2f}%  avg {m['average']:.2f}%")
+        if rows is not None:
+            plot_robustness(rows, str(out / "robustness.png"), f"{model_path.name} on {fmt} {split}")
             res["robustness_png"] = str(out / "robustness.png")
-        (out / "metrics.json").write_text(json.dumps(res, indent=2))
-    return res
+    else:
+        res["notes"].append("no confusion or robustness plots: matplotlib is not installed (pip install matplotlib)")
+    (out / "metrics.json").write_text(json.dumps(res, indent=2))

@@ -46,28 +46,22 @@ def compare_logits(ref: np.ndarray, got: np.ndarray) -> dict:
             "cosine_mean": float(cos.mean()), "cosine_min": float(cos.min())}
 
 
-def _check_same_checkpoint(meta: dict, artifact: str | Path, checkpoint: str | Path) -> None:
-    """An artifact records the hash of the checkpoint it was exported from; comparing it with another
-    checkpoint measures nothing. Foreign models (no hash) are taken as described."""
-    from eemkit.train.checkpoint import file_sha256
-
-    want = meta.get("checkpoint_sha256")
-    if want and want != file_sha256(checkpoint):
-        raise UsageError(f"{artifact} was exported from another checkpoint (sha256 {want[:12]}...), not from "
-                         f"{checkpoint} (sha256 {file_sha256(checkpoint)[:12]}...); pass the checkpoint it was exported from")
-
-
 def check_artifact(artifact: str | Path, checkpoint: str | Path, data: str | Path, fmt: str = "ferplus",
                    split: str = "test", tolerance: Tolerance | None = None, fallback_meta: dict | None = None,
                    limit: int | None = None, skip_bad: bool = False, threads: int | None = None,
-                   progress: Callable[[int, int], None] | None = None) -> dict:
-    """Run `artifact` and `checkpoint` on the same split; returns the report with "passed" and "failures"."""
+                   progress: Callable[[int, int], None] | None = None, device: str = "cpu") -> dict:
+    """Run `artifact` and `checkpoint` on the same split; returns the report with "passed" and "failures".
+    Raises UsageError when the artifact's metadata names another checkpoint (by hash) or other classes."""
     from eemkit.runtime import open_runner
     from eemkit.runtime.torch_runner import TorchRunner
+    from eemkit.hashing import file_sha256
 
-    art = open_runner(artifact, threads=threads, fallback_meta=fallback_meta)
-    _check_same_checkpoint(art.meta, artifact, checkpoint)
+    art = open_runner(artifact, device=device, threads=threads, fallback_meta=fallback_meta)
     ref = TorchRunner(checkpoint, threads=threads, mirror=bool(art.meta.get("mirror_average", False)))
+    made_from = art.meta.get("checkpoint_sha256")
+    if made_from and made_from != file_sha256(checkpoint):
+        raise UsageError(f"{artifact} was exported from another checkpoint (sha256 {made_from[:12]}...) than "
+                         f"{checkpoint}; pass the checkpoint it came from")
     if tuple(art.labels.fine) != tuple(ref.labels.fine):
         raise UsageError(f"{artifact} predicts {list(art.labels.fine)} but {checkpoint} predicts {list(ref.labels.fine)}")
     ref_data = load_split(data, fmt, split, ref.spec, skip_bad=skip_bad, limit=limit, progress=progress)
@@ -77,31 +71,42 @@ def check_artifact(artifact: str | Path, checkpoint: str | Path, data: str | Pat
     with ref, art:
         r = ref.infer_prepared(ref_data.images)
         a = art.infer_prepared(art_images)
-    names, cidx, cnames = ref.labels.fine, ref.labels.coarse_index, ref.labels.coarse
-    m_ref = classification_metrics(ref_data.fine, r["fine_logits"], names, r["coarse_logits"], cidx, cnames)
-    m_art = classification_metrics(ref_data.fine, a["fine_logits"], names, a["coarse_logits"], cidx, cnames)
-    cmp = compare_logits(r["fine_logits"], a["fine_logits"])
-    cmp_coarse = compare_logits(r["coarse_logits"], a["coarse_logits"])
-    precision = art.precision if art.precision in DEFAULT_TOLERANCES else "unknown"
-    tol = tolerance or DEFAULT_TOLERANCES[precision]
-    report = {
-        "artifact": str(artifact), "checkpoint": str(checkpoint), "runtime": art.name, "precision": art.precision,
-        "split": split, "n": int(len(ref_data)), "tolerance": asdict(tol),
-        "reference": {k: m_ref[k] for k in ("accuracy", "average", "coarse_accuracy")},
-        "artifact_metrics": {k: m_art[k] for k in ("accuracy", "average", "coarse_accuracy")},
-        "accuracy_diff": m_art["accuracy"] - m_ref["accuracy"], "average_diff": m_art["average"] - m_ref["average"],
-        "coarse_accuracy_diff": m_art["coarse_accuracy"] - m_ref["coarse_accuracy"],
-        "per_class_diff": {c: (None if m_art["per_class"][c] is None else m_art["per_class"][c] - m_ref["per_class"][c])
-                           for c in names},
-        "fine": cmp, "coarse": cmp_coarse,
-    }
+    head = {"artifact": str(artifact), "checkpoint": str(checkpoint), "runtime": art.name, "precision": art.precision,
+            "split": split}
+    return parity_report(head, r, a, ref_data.fine, ref.labels, art.precision, tolerance)
+
+
+def parity_report(head: dict, r: dict, a: dict, y: np.ndarray | None, labels, precision: str,
+                  tolerance: Tolerance | None = None) -> dict:
+    """Compare reference outputs `r` with the artifact's `a` ({"fine_logits", "coarse_logits"}) on the same
+    images; `y`: labels (index in `labels.fine`, -1 unknown) or None. Accuracy tolerances need labels: without
+    them the report says so and fails rather than pass untested."""
+    names, cidx, cnames = labels.fine, labels.coarse_index, labels.coarse
+    tol = tolerance or DEFAULT_TOLERANCES[precision if precision in DEFAULT_TOLERANCES else "unknown"]
+    report = dict(head, n=int(len(r["fine_logits"])), tolerance=asdict(tol),
+                  fine=compare_logits(r["fine_logits"], a["fine_logits"]),
+                  coarse=compare_logits(r["coarse_logits"], a["coarse_logits"]))
     failures = []
-    if tol.min_agreement is not None and cmp["agreement"] < tol.min_agreement:
-        failures.append(f"top-1 agreement {cmp['agreement']:.2f}% < {tol.min_agreement}%")
-    if tol.max_acc_drop is not None and -report["accuracy_diff"] > tol.max_acc_drop:
-        failures.append(f"accuracy drop {-report['accuracy_diff']:.2f} > {tol.max_acc_drop} points")
-    if tol.max_avg_drop is not None and -report["average_diff"] > tol.max_avg_drop:
-        failures.append(f"average drop {-report['average_diff']:.2f} > {tol.max_avg_drop} points")
+    labelled = y is not None and len(y) > 0 and bool((np.asarray(y) >= 0).all())
+    if labelled:
+        m_ref = classification_metrics(y, r["fine_logits"], names, r["coarse_logits"], cidx, cnames)
+        m_art = classification_metrics(y, a["fine_logits"], names, a["coarse_logits"], cidx, cnames)
+        keys = ("accuracy", "average", "coarse_accuracy")
+        report.update(reference={k: m_ref[k] for k in keys}, artifact_metrics={k: m_art[k] for k in keys},
+                      accuracy_diff=m_art["accuracy"] - m_ref["accuracy"], average_diff=m_art["average"] - m_ref["average"],
+                      coarse_accuracy_diff=m_art["coarse_accuracy"] - m_ref["coarse_accuracy"],
+                      per_class_diff={c: (None if m_art["per_class"][c] is None else m_art["per_class"][c] - m_ref["per_class"][c])
+                                      for c in names})
+        if tol.max_acc_drop is not None and -report["accuracy_diff"] > tol.max_acc_drop:
+            failures.append(f"accuracy drop {-report['accuracy_diff']:.2f} > {tol.max_acc_drop} points")
+        if tol.max_avg_drop is not None and -report["average_diff"] > tol.max_avg_drop:
+            failures.append(f"average drop {-report['average_diff']:.2f} > {tol.max_avg_drop} points")
+    elif tol.min_agreement is None:
+        failures.append(f"the {precision} tolerances are accuracy drops, which need labelled images: pass --data, "
+                        "or --min-agreement for an agreement-only check")
+    agree = report["fine"]["agreement"]
+    if tol.min_agreement is not None and agree < tol.min_agreement:
+        failures.append(f"top-1 agreement {agree:.2f}% < {tol.min_agreement}%")
     report["failures"] = failures
     report["passed"] = not failures
     return report

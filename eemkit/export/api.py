@@ -91,7 +91,8 @@ def export_checkpoint(ckpt_path: str | Path, out_dir: str | Path, opts: ExportOp
             log("TensorRT lint: " + ("passed" if lint.ok else f"{len(lint.errors)} error(s)"))
     if opts.format == "engine" and (lint is None or lint.ok):
         arts.update(_build_engines(out, arts, spec, opts, calib_inputs, manifest_sha, log))
-    result = {"checkpoint": str(ckpt_path), "checkpoint_sha256": sha, "out_dir": str(out), "artifacts": arts}
+    result = {"checkpoint": str(ckpt_path), "checkpoint_sha256": sha, "out_dir": str(out), "artifacts": arts,
+              "reference": str(_write_reference(model, fp32, out, labels, spec, opts, log))}
     atomic_write_text(out / "export.json", json.dumps(result, indent=2), what="export manifest")
     if lint is not None and not lint.ok:
         raise LintFailed(lint.summary())  # after export.json, so the files are there to inspect
@@ -134,6 +135,33 @@ def _check_request(out_dir: str | Path, opts: ExportOptions) -> Path:
     if not out.exists() and not out.parent.is_dir():
         raise UsageError(f"output folder {out.parent} does not exist")
     return check_output_dir(out, "--out")
+
+
+def _write_reference(model, fp32: Path, out: Path, labels: LabelSpace, spec: PreprocessSpec, opts: ExportOptions,
+                     log: Callable[[str], None]) -> Path:
+    """reference.npz for `eemkit check --reference`: the first REFERENCE_N calibration images (the INT8
+    step's manifest, or a class-balanced sample of --calib-data) with their labels, else seeded synthetic
+    images, and the PyTorch outputs on them."""
+    from eemkit.export.reference import REFERENCE_N, synthetic_images, write_reference
+
+    images, y, source, manifest = None, None, "synthetic", None
+    if opts.int8 or opts.calib_manifest:
+        manifest = cal.load_manifest(out / "calibration.json" if opts.int8 else opts.calib_manifest)
+    elif opts.calib_data:
+        try:
+            manifest = cal.sample_manifest(opts.calib_data, opts.calib_format, REFERENCE_N, opts.calib_seed, spec=spec)
+        except UsageError as err:
+            log(f"reference.npz from synthetic images: {err}")
+    if manifest is not None:
+        manifest = dict(manifest, files=manifest["files"][:REFERENCE_N])
+        data = opts.calib_data if opts.calib_manifest else None
+        images = cal.load_calibration_images(manifest, labels, spec, data)
+        y, source = cal.calibration_labels(manifest, data), "calibration"
+    if images is None:
+        images = synthetic_images(spec)
+    p = write_reference(model, images, y, read_onnx_metadata(fp32) or {}, out / "reference.npz", source)
+    log(f"wrote {p} ({len(images)} {source} images and the PyTorch outputs)")
+    return p
 
 
 def engine_from_onnx(onnx_path: str | Path, out_dir: str | Path, opts: ExportOptions,

@@ -115,3 +115,11 @@ def check_calibration_images(images: np.ndarray, spec: PreprocessSpec) -> None:
     want = (spec.resize_size, spec.resize_size, spec.channels)
     if images.ndim != 4 or tuple(images.shape[1:]) != want:
         raise UsageError(f"calibration images are {tuple(images.shape[1:])}, the model expects {want}")
+
+
+def calibration_labels(manifest: dict, data: str | Path | None = None) -> np.ndarray:
+    """The fine label (index in the manifest's classes) of each manifest file, in manifest order, (N,) int64."""
+    root = data or manifest["dataset"]
+    idx = index_split(root, manifest["format"], manifest["split"], manifest["label_mode"], check_files=False)
+    by_name = {r.name: r.fine for r in idx.records}
+    return np.asarray([by_name.get(name, -1) for name in manifest["files"]], dtype=np.int64)

@@ -30,17 +30,21 @@ def embed(model_proto: Any, meta: dict) -> None:
 
 
 def read_onnx_metadata(path: str | Path) -> dict | None:
-    """The eemkit metadata of an ONNX file, or None when it has none. Reads only the model header."""
-    import onnx
+    """The eemkit metadata of an ONNX file, or None when it has none. Read through ONNX Runtime's model
+    metadata, so the runtime install needs no `onnx` package.
 
+    Raises UsageError for a file ONNX Runtime cannot read as a model."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception as err:  # onnx raises DecodeError and others for a non-ONNX file
+        sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    except Exception as err:  # ORT raises InvalidProtobuf, Fail and others for a non-ONNX file
         raise UsageError(f"{path} is not a readable ONNX model ({type(err).__name__})") from None
-    for p in model.metadata_props:
-        if p.key == KEY:
-            return _parse(p.value, path)
-    return None
+    value = sess.get_modelmeta().custom_metadata_map.get(KEY)
+    return _parse(value, path) if value else None
 
 
 def _parse(text: str, where: str | Path) -> dict:

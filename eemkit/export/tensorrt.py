@@ -39,11 +39,34 @@ def require_tensorrt():
             "`pip install tensorrt-cu12` from NVIDIA's index. ONNX artifacts run here without it."
         ) from None
     check_version(trt)
-    import torch
-
-    if not torch.cuda.is_available():
-        raise EemkitError("building a TensorRT engine needs an NVIDIA GPU with CUDA; none is visible here")
+    if cuda_device_count() < 1:
+        raise EemkitError("TensorRT needs an NVIDIA GPU with CUDA; none is visible here")
     return trt
+
+
+def cudart_module():
+    """cuda-python's runtime module: cuda.bindings.runtime (cuda-python 12.6+) or cuda.cudart (older);
+    raises ImportError when cuda-python is not installed."""
+    try:
+        from cuda.bindings import runtime as cudart
+    except ImportError:
+        from cuda import cudart
+    return cudart
+
+
+def cuda_device_count() -> int:
+    """CUDA devices visible through cuda-python, else through torch; EemkitError when neither is installed."""
+    try:
+        rt = cudart_module()
+    except ImportError:
+        try:
+            import torch
+        except ImportError:
+            raise EemkitError("TensorRT here needs cuda-python for device memory: pip install cuda-python "
+                              "(or a CUDA build of PyTorch)") from None
+        return torch.cuda.device_count() if torch.cuda.is_available() else 0
+    err, count = rt.cudaGetDeviceCount()
+    return int(count) if err == rt.cudaError_t.cudaSuccess else 0
 
 
 def trt_major(trt) -> int:

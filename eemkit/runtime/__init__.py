@@ -10,24 +10,31 @@ from pathlib import Path
 from eemkit.errors import UsageError
 from eemkit.runtime.base import Runner
 
+DEVICES = ("cpu", "cuda", "tensorrt")
+# ONNX Runtime execution providers per --device, in order of preference (CPU last for ops the GPU EPs lack)
+DEVICE_PROVIDERS = {"cpu": ["cpu"], "cuda": ["cuda", "cpu"], "tensorrt": ["tensorrt", "cuda", "cpu"]}
 FOREIGN_HINT = ("pass --classes and --input-size (and --mean/--std, --color) to describe its preprocessing")
 
 
 def open_runner(path: str | Path, device: str = "cpu", threads: int | None = None, providers: list[str] | None = None,
                 fallback_meta: dict | None = None) -> Runner:
     """Choose a runner from the file and its metadata: .pt/.pth -> PyTorch, .onnx -> ONNX Runtime,
-    .engine/.plan -> TensorRT. An ONNX without eemkit metadata needs `fallback_meta`.
+    .engine/.plan -> TensorRT. An ONNX without eemkit metadata needs `fallback_meta`. `device` (cpu | cuda |
+    tensorrt) picks ONNX Runtime's execution providers; the runner fails at activation when the first one
+    is not the one that runs the model.
 
     Raises UsageError for a missing file, an unknown kind, or a foreign model without a description.
     """
     p = Path(path)
+    if device not in DEVICES:
+        raise UsageError(f"unknown device {device!r}; choose from: {', '.join(DEVICES)}")
     if not p.is_file():
         raise UsageError(f"model file {p} does not exist")
     suffix = p.suffix.lower()
     if suffix in (".pt", ".pth", ".ckpt"):
         from eemkit.runtime.torch_runner import TorchRunner
 
-        return TorchRunner(p, device=device, threads=threads)
+        return TorchRunner(p, device="cuda" if device == "tensorrt" else device, threads=threads)
     if suffix == ".onnx":
         from eemkit.export.metadata import read_onnx_metadata
         from eemkit.runtime.ort_runner import OrtRunner
@@ -36,7 +43,7 @@ def open_runner(path: str | Path, device: str = "cpu", threads: int | None = Non
         if meta is None:
             raise UsageError(f"{p} has no eemkit metadata; {FOREIGN_HINT}")
         if providers is None:
-            providers = ["cuda", "cpu"] if device == "cuda" else ["cpu"]
+            providers = DEVICE_PROVIDERS[device]
         return OrtRunner(p, meta, providers=providers, threads=threads)
     if suffix in (".engine", ".plan", ".trt"):
         from eemkit.export.metadata import read_sidecar

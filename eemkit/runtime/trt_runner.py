@@ -1,4 +1,5 @@
-"""TensorRT engine runner (TensorRT 10/11 tensor-name API), with torch CUDA tensors as I/O buffers.
+"""TensorRT engine runner (TensorRT 10/11 tensor-name API). I/O buffers come from cuda-python's runtime
+API (no torch needed: the device install), or from torch CUDA tensors where only torch is installed.
 
 The engine's optimisation profile bounds the batch: larger batches are split into chunks of the
 profile's maximum, and a shape the engine refuses raises instead of running on a stale shape. Buffers
@@ -21,9 +22,71 @@ def profile_batch_range(engine, name: str, profile: int = 0) -> tuple[int, int]:
     return int(lo[0]), int(hi[0])
 
 
-class CudaBuffers:
+class DeviceArray:
+    """A raw device allocation with the shape and dtype of the array it holds."""
+
+    def __init__(self, ptr: int, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        self.ptr, self.shape, self.dtype = int(ptr), tuple(shape), np.dtype(dtype)
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+
+
+class CudaPythonBuffers:
+    """Device memory from cuda-python (cudaMalloc / cudaMemcpyAsync on one stream of our own): the
+    torch-free path. Allocations of a run are freed by `release`."""
+
+    def __init__(self) -> None:
+        from eemkit.export.tensorrt import cudart_module
+
+        self.rt = cudart_module()
+        self.stream = self._ok(self.rt.cudaStreamCreate(), "cudaStreamCreate")
+        self._live: list[DeviceArray] = []
+
+    def _ok(self, res, what: str):
+        err, *vals = res if isinstance(res, tuple) else (res,)
+        if err != self.rt.cudaError_t.cudaSuccess:
+            raise EemkitError(f"CUDA {what} failed: {err}")
+        return vals[0] if vals else None
+
+    def empty(self, shape: tuple[int, ...], dtype: np.dtype) -> DeviceArray:
+        buf = DeviceArray(0, shape, dtype)
+        buf.ptr = int(self._ok(self.rt.cudaMalloc(max(buf.nbytes, 1)), "cudaMalloc"))
+        self._live.append(buf)
+        return buf
+
+    def to_device(self, x: np.ndarray) -> DeviceArray:
+        x = np.ascontiguousarray(x)
+        buf = self.empty(x.shape, x.dtype)
+        self._ok(self.rt.cudaMemcpyAsync(buf.ptr, x.ctypes.data, x.nbytes,
+                                         self.rt.cudaMemcpyKind.cudaMemcpyHostToDevice, self.stream), "cudaMemcpyAsync")
+        return buf
+
+    def address(self, buf: DeviceArray) -> int:
+        return buf.ptr
+
+    def execute(self, context) -> bool:
+        ok = context.execute_async_v3(int(self.stream))
+        self._ok(self.rt.cudaStreamSynchronize(self.stream), "cudaStreamSynchronize")
+        return bool(ok)
+
+    def to_host(self, buf: DeviceArray) -> np.ndarray:
+        out = np.empty(buf.shape, buf.dtype)
+        self._ok(self.rt.cudaMemcpyAsync(out.ctypes.data, buf.ptr, buf.nbytes,
+                                         self.rt.cudaMemcpyKind.cudaMemcpyDeviceToHost, self.stream), "cudaMemcpyAsync")
+        self._ok(self.rt.cudaStreamSynchronize(self.stream), "cudaStreamSynchronize")
+        return out
+
+    def release(self) -> None:
+        for buf in self._live:
+            self.rt.cudaFree(buf.ptr)
+        self._live = []
+
+
+class TorchCudaBuffers:
     """Device memory as torch CUDA tensors, all on torch's current stream (so copies, allocations and
-    the engine run are ordered on one stream)."""
+    the engine run are ordered on one stream): the fallback where cuda-python is not installed."""
 
     def __init__(self) -> None:
         import torch
@@ -49,6 +112,25 @@ class CudaBuffers:
     def to_host(self, buf) -> np.ndarray:
         return buf.cpu().numpy()
 
+    def release(self) -> None:
+        pass  # torch's caching allocator frees the tensors
+
+
+def cuda_buffers():
+    """cuda-python buffers, else torch's; EemkitError saying what to install when neither is here."""
+    from eemkit.export.tensorrt import cudart_module
+
+    try:
+        cudart_module()
+    except ImportError:
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            raise EemkitError("running a TensorRT engine needs cuda-python for its buffers: pip install cuda-python "
+                              "(or a CUDA build of PyTorch)") from None
+        return TorchCudaBuffers()
+    return CudaPythonBuffers()
+
 
 class TrtRunner(Runner):
     name = "tensorrt"
@@ -62,11 +144,11 @@ class TrtRunner(Runner):
         engine = self._runtime.deserialize_cuda_engine(self.path.read_bytes())
         if engine is None:
             raise EemkitError(f"TensorRT cannot load {self.path}: built for another TensorRT version or GPU? Rebuild it here")
-        self._bind(trt, engine, engine.create_execution_context(), CudaBuffers())
+        self._bind(trt, engine, engine.create_execution_context(), cuda_buffers())
 
     def _bind(self, trt, engine, context, buffers) -> None:
         """Read I/O names, dtypes and the profile's batch range from `engine`; `buffers` moves arrays to
-        and from the device (CudaBuffers, or a host stand-in in tests)."""
+        and from the device (cuda_buffers(), or a host stand-in in tests)."""
         names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
         self.inputs = [n for n in names if engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
         self.outputs = [n for n in names if engine.get_tensor_mode(n) == trt.TensorIOMode.OUTPUT]
@@ -101,6 +183,13 @@ class TrtRunner(Runner):
         if not self.context.set_input_shape(name, tuple(x.shape)):
             raise EemkitError(f"TensorRT refused input shape {tuple(x.shape)} for {name} of {self.path.name}: its "
                               f"profile takes batch {self.min_batch}..{self.max_batch} of the shape it was built for")
+        try:
+            host = self._execute(name, x)
+        finally:
+            self.buffers.release()
+        return logits_by_name(host, self.outputs)
+
+    def _execute(self, name: str, x: np.ndarray) -> dict[str, np.ndarray]:
         inp = self.buffers.to_device(x)
         self.context.set_tensor_address(name, self.buffers.address(inp))
         bufs = {}
@@ -112,8 +201,7 @@ class TrtRunner(Runner):
             self.context.set_tensor_address(out, self.buffers.address(bufs[out]))
         if not self.buffers.execute(self.context):
             raise EemkitError(f"TensorRT execution of {self.path.name} failed")
-        host = {k: self.buffers.to_host(v) for k, v in bufs.items()}
-        return logits_by_name(host, self.outputs)
+        return {k: self.buffers.to_host(v) for k, v in bufs.items()}
 
 
 def logits_by_name(outs: dict[str, np.ndarray], order: list[str]) -> dict[str, np.ndarray]:

@@ -7,7 +7,6 @@ loss buffers such as the AdaReg centres, epoch and step position, history).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -18,6 +17,7 @@ import torch
 import yaml
 
 from eemkit.errors import EemkitError, UsageError
+from eemkit.hashing import file_sha256  # noqa: F401  (re-exported: export and bench read it from here)
 
 FORMAT = "eemkit-checkpoint"
 
@@ -88,14 +88,6 @@ def init_chain(config: dict[str, Any]) -> list[tuple[Path, dict[str, Any]]]:
         up = yaml.safe_load((folder / "config.yaml").read_text())
         chain.insert(0, (folder, up))
     return chain
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def build_from_checkpoint(path: str | Path):
