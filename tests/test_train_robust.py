@@ -95,10 +95,13 @@ def test_a_dataset_of_one_class_is_refused(tmp_path):
 
 
 # ---------------------------------------------------------------- 5. a student as teacher
-def test_a_student_checkpoint_as_teacher_is_refused(ferplus_slice, tiny_student, tmp_path):
-    cfg = resolve_config(None, [_cfg(ferplus_slice, tmp_path / "o").to_dict(), {"teacher": str(tiny_student), "loss": {"distill": True}}])
-    with pytest.raises(UsageError, match="student checkpoint"):
-        train(cfg)
+def test_a_student_checkpoint_as_teacher_is_reported(ferplus_slice, tiny_student, tmp_path):
+    """Distilling from a student is allowed (teacher refresh, the shipped model as teacher), never silent."""
+    cfg = resolve_config(None, [_cfg(ferplus_slice, tmp_path / "o", max_steps_per_epoch=1).to_dict(),
+                                {"teacher": str(tiny_student), "loss": {"distill": True}, "data": {"crop_pct": 1.0}}])
+    msgs = Messages()
+    train(cfg, reporter=msgs)
+    assert any("is a student checkpoint, not a KTN teacher" in m for m in msgs.seen), msgs.seen
 
 
 # ---------------------------------------------------------------- 6. unwritable --out, checked first

@@ -99,16 +99,16 @@ def load_data(cfg: TrainConfig, reporter: Reporter) -> tuple[ImageSet, ImageSet 
     return train, valid, spec
 
 
-def _load_teacher(cfg: TrainConfig, labels: LabelSpace) -> torch.nn.Module | None:
+def _load_teacher(cfg: TrainConfig, labels: LabelSpace, reporter: Reporter) -> torch.nn.Module | None:
     if cfg.stage != "student" or not cfg.loss.distill:
         return None
     if not cfg.teacher:
         raise UsageError("distilling a student needs --teacher CKPT (or --no-distill)")
     teacher, ckpt = build_from_checkpoint(cfg.teacher)
     check_same_classes(LabelSpace.from_dict(ckpt["labels"]), labels, f"teacher {cfg.teacher}")
-    if ckpt["model_spec"].get("kind") != "teacher":
-        raise UsageError(f"--teacher {cfg.teacher} is a {ckpt['model_spec'].get('kind')} checkpoint, not a teacher; "
-                         "pass the best.pt of an `eemkit train teacher` run")
+    if ckpt["model_spec"].get("kind") != "teacher":  # allowed (teacher refresh, distilling from a shipped student), never silent
+        reporter.message(f"note: --teacher {cfg.teacher} is a {ckpt['model_spec'].get('kind')} checkpoint, not a KTN teacher "
+                         "(`eemkit train teacher`): distilling from a student's outputs")
     for p in teacher.parameters():
         p.requires_grad_(False)
     return teacher.eval()
@@ -154,7 +154,7 @@ def _teacher_targets(cfg: TrainConfig, train_set: ImageSet, labels: LabelSpace, 
     if suffix == ".npz":
         targets = teacher_cache.load_teacher_outputs(path, train_set.names)
     elif suffix in (".pt", ".pth", ".ckpt"):
-        model = _load_teacher(cfg, labels)
+        model = _load_teacher(cfg, labels, reporter)
         ckpt_spec = PreprocessSpec.from_dict(load_checkpoint(path)["preprocess"])
         targets = teacher_cache.from_model(model.to(ctx.device), ckpt_spec, labels.fine, train_set.images, str(path),
                                            cfg.optim.eval_batch)
@@ -286,7 +286,7 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
     torch.manual_seed(o.seed)
     model = create_model(mspec, pretrained=cfg.model.pretrained and prev is None and not cfg.init).to(ctx.device)
     online = cfg.loss.teacher_outputs == "online"
-    teacher = _load_teacher(cfg, labels) if online else None
+    teacher = _load_teacher(cfg, labels, reporter) if online else None
     if teacher is not None:
         teacher.to(ctx.device)
     targets = _teacher_targets(cfg, train_set, labels, ctx, reporter)
