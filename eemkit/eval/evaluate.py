@@ -128,8 +128,11 @@ def evaluate_model(model_path: str | Path, data_path: str | Path, fmt: str, spli
     from eemkit.data.datasets import read_split_images
     from eemkit.eval.robustness import CONDITIONS
     from eemkit.eval.robustness import robustness as run_robustness
+    from eemkit.io_utils import check_output_dir
     from eemkit.runtime import open_runner
 
+    if out_dir is not None:
+        check_output_dir(out_dir, "--out")  # before the work, not after it
     images, y_data, data_labels, _ = read_split_images(data_path, fmt, split, skip_bad=skip_bad, limit=limit)
     res: dict = {"model": str(model_path), "split": split, "format": fmt, "priors": {}, "notes": []}
     rows = None
@@ -166,7 +169,9 @@ def _metrics(y: np.ndarray, out: dict[str, np.ndarray], labels: LabelSpace) -> d
 def _write_eval(res: dict, rows, labels: LabelSpace, model_path: Path, out: Path, fmt: str, split: str) -> None:
     import json
 
-    out.mkdir(parents=True, exist_ok=True)
+    from eemkit.io_utils import atomic_write_text, ensure_dir
+
+    ensure_dir(out, "--out")
     if plots_available():
         from eemkit.eval.robustness import plot_robustness
 
@@ -178,4 +183,4 @@ def _write_eval(res: dict, rows, labels: LabelSpace, model_path: Path, out: Path
             res["robustness_png"] = str(out / "robustness.png")
     else:
         res["notes"].append("no confusion or robustness plots: matplotlib is not installed (pip install matplotlib)")
-    (out / "metrics.json").write_text(json.dumps(res, indent=2))
+    atomic_write_text(out / "metrics.json", json.dumps(res, indent=2), what="metrics")

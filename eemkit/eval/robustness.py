@@ -204,5 +204,7 @@ def plot_robustness(rows: list[RobustnessRow], path: str, title: str = "") -> No
     if title:
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path)
+    from eemkit.io_utils import save_figure
+
+    save_figure(fig, path)
     plt.close(fig)
