@@ -102,30 +102,24 @@ def check(
 
         raise UsageError("a parity check needs --checkpoint (the PyTorch checkpoint the artifact came from) or "
                          "--reference (reference.npz or another model); or pass --lint for the TensorRT lint alone")
-    from dataclasses import replace
-
     from eemkit.data import DEFAULT_DATA
-    from eemkit.eval.parity import DEFAULT_TOLERANCES, check_artifact
-    from eemkit.export.metadata import read_onnx_metadata
+    from eemkit.eval.parity import check_artifact
 
     fallback = None
     if classes and input_size:
         from eemkit.runtime import foreign_meta
 
         fallback = foreign_meta(classes.split(","), input_size, color)
-    tol = None
-    if any(v is not None for v in (min_agreement, max_acc_drop, max_avg_drop)):
-        meta = read_onnx_metadata(artifact) if artifact.suffix == ".onnx" and artifact.is_file() else None
-        base = DEFAULT_TOLERANCES.get((meta or {}).get("precision", "unknown"), DEFAULT_TOLERANCES["unknown"])
-        tol = replace(base, **{k: v for k, v in dict(min_agreement=min_agreement, max_acc_drop=max_acc_drop,
-                                                         max_avg_drop=max_avg_drop).items() if v is not None})
+    # the library picks the base tolerance from the artifact's real precision (ONNX metadata or engine sidecar)
+    overrides = dict(min_agreement=min_agreement, max_acc_drop=max_acc_drop, max_avg_drop=max_avg_drop)
     if reference is not None:
         from eemkit.eval.compare import check_reference
 
-        r = check_reference(artifact, reference, data, format, split, tol, limit, threads, device, checkpoint, fallback)
+        r = check_reference(artifact, reference, data, format, split, None, limit, threads, device, checkpoint, fallback,
+                            overrides=overrides)
     else:
-        r = check_artifact(artifact, checkpoint, data or DEFAULT_DATA, format, split, tol, fallback, limit, threads=threads,
-                           device=device)
+        r = check_artifact(artifact, checkpoint, data or DEFAULT_DATA, format, split, None, fallback, limit, threads=threads,
+                           device=device, overrides=overrides)
     if json_out:
         print_json(r)
     else:

@@ -6,6 +6,7 @@ verdict as the checkpoint parity check (eemkit.eval.parity)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 
@@ -33,10 +34,11 @@ def _checkpoint_hash(art, checkpoint: str | Path | None) -> None:
 def check_reference(artifact: str | Path, reference: str | Path, data: str | Path | None = None, fmt: str = "ferplus",
                     split: str = "test", tolerance: Tolerance | None = None, limit: int | None = None,
                     threads: int | None = None, device: str = "cpu", checkpoint: str | Path | None = None,
-                    fallback_meta: dict | None = None) -> dict:
+                    fallback_meta: dict | None = None, overrides: Mapping[str, float | None] | None = None) -> dict:
     """Compare `artifact` with `reference`: a reference.npz (its images, labels and PyTorch outputs) or another
     model file (.onnx / .engine / .pt) run on `data`'s split, or without data on seeded synthetic images
-    (agreement only). Returns the parity report ("passed", "failures"); UsageError for mismatched classes,
+    (agreement only). Tolerance: `tolerance`, else the default of the artifact's precision with `overrides`.
+    Returns the parity report ("passed", "failures"); UsageError for mismatched classes,
     preprocessing or checkpoint hashes."""
     from eemkit.runtime import open_runner
 
@@ -58,7 +60,7 @@ def check_reference(artifact: str | Path, reference: str | Path, data: str | Pat
             a = art.infer_prepared(ref["images"][:n], raw=True)
         r = {"fine_logits": ref["fine_logits"][:n], "coarse_logits": ref["coarse_logits"][:n]}
         return parity_report(dict(head, split=f"{meta['source']} images of {ref_path.name}"), r, a, ref["labels"][:n],
-                             art.labels, art.precision, tolerance)
+                             art.labels, art.precision, tolerance, overrides)
     other = open_runner(ref_path, threads=threads)
     _same_model_family(art, list(other.labels.fine), other.meta.get("checkpoint_sha256"), str(ref_path))
     images, y, where = _comparison_images(art, other, data, fmt, split, limit)
@@ -66,7 +68,7 @@ def check_reference(artifact: str | Path, reference: str | Path, data: str | Pat
         a = art.infer_prepared(images[0], raw=True)
         r = other.infer_prepared(images[1], raw=True)
     head.update(split=where, reference_runtime=other.name, reference_precision=other.precision)
-    return parity_report(head, r, a, y, art.labels, art.precision, tolerance)
+    return parity_report(head, r, a, y, art.labels, art.precision, tolerance, overrides)
 
 
 def _comparison_images(art, other, data, fmt: str, split: str, limit: int | None):
