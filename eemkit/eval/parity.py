@@ -14,6 +14,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from eemkit.data.datasets import load_split
+from eemkit.artifact import ArtifactMeta
 from eemkit.errors import UsageError
 from eemkit.eval.metrics import classification_metrics
 
@@ -59,7 +60,7 @@ def compare_logits(ref: np.ndarray, got: np.ndarray) -> dict:
 
 
 def check_artifact(artifact: str | Path, checkpoint: str | Path, data: str | Path, fmt: str = "ferplus",
-                   split: str = "test", tolerance: Tolerance | None = None, fallback_meta: dict | None = None,
+                   split: str = "test", tolerance: Tolerance | None = None, fallback_meta: ArtifactMeta | None = None,
                    limit: int | None = None, skip_bad: bool = False, threads: int | None = None,
                    progress: Callable[[int, int], None] | None = None, device: str = "cpu",
                    overrides: Mapping[str, float | None] | None = None) -> dict:
@@ -71,8 +72,8 @@ def check_artifact(artifact: str | Path, checkpoint: str | Path, data: str | Pat
     from eemkit.hashing import file_sha256
 
     art = open_runner(artifact, device=device, threads=threads, fallback_meta=fallback_meta)
-    ref = TorchRunner(checkpoint, threads=threads, mirror=bool(art.meta.get("mirror_average", False)))
-    made_from = art.meta.get("checkpoint_sha256")
+    ref = TorchRunner(checkpoint, threads=threads, mirror=art.meta.mirror_average)
+    made_from = art.meta.checkpoint_sha256
     if made_from and made_from != file_sha256(checkpoint):
         raise UsageError(f"{artifact} was exported from another checkpoint (sha256 {made_from[:12]}...) than "
                          f"{checkpoint}; pass the checkpoint it came from")
