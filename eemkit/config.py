@@ -224,6 +224,14 @@ def parse_override(text: str) -> dict:
     return out
 
 
+def resume_preset(preset: str | None, resume: bool, out: str | Path | None) -> str | None:
+    """The preset a run starts from: `preset`, or for `--resume` without one, the run's own config.yaml
+    in `out` (so a resume needs none of the original flags again)."""
+    if preset is None and resume and out is not None and (Path(out) / "config.yaml").is_file():
+        return str(Path(out) / "config.yaml")
+    return preset
+
+
 def resolve_config(preset: str | None = None, overrides: list[dict] | None = None) -> TrainConfig:
     """Defaults <- preset <- overrides (in order), validated into a frozen TrainConfig."""
     d = TrainConfig().to_dict()

@@ -1,0 +1,40 @@
+"""One CLI vocabulary: new spellings shown, old ones hidden but working, resume from the run's config."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from eemkit.cli.app import app
+from eemkit.cli.common import either
+from eemkit.config import resume_preset
+from eemkit.errors import UsageError
+
+runner = CliRunner()
+
+
+def test_resume_without_a_preset_reads_the_runs_config(tmp_path):
+    (tmp_path / "config.yaml").write_text("stage: teacher\n")
+    assert resume_preset(None, True, tmp_path) == str(tmp_path / "config.yaml")
+
+
+def test_an_explicit_preset_wins_over_the_runs_config(tmp_path):
+    (tmp_path / "config.yaml").write_text("stage: teacher\n")
+    assert resume_preset("ferplus-teacher", True, tmp_path) == "ferplus-teacher"
+
+
+def test_old_spelling_is_hidden_from_help():
+    assert "--batch " not in runner.invoke(app, ["bench", "--help"], terminal_width=200).output
+
+
+def test_new_spelling_is_in_help():
+    assert "--batch-size" in runner.invoke(app, ["bench", "--help"], terminal_width=200).output
+
+
+def test_old_spelling_still_gives_its_value():
+    assert either(None, "1,8", "1,32") == "1,8"
+
+
+def test_both_spellings_with_different_values_are_refused():
+    with pytest.raises(UsageError):
+        either("1,32", "1,8", None, "--batch-size and --batch")
