@@ -38,3 +38,12 @@ def test_old_spelling_still_gives_its_value():
 def test_both_spellings_with_different_values_are_refused():
     with pytest.raises(UsageError):
         either("1,32", "1,8", None, "--batch-size and --batch")
+
+
+def test_resume_needs_none_of_the_original_flags(ferplus_slice, tmp_path):
+    out = str(tmp_path / "t")
+    first = runner.invoke(app, ["train", "student", "--no-distill", "--data", str(ferplus_slice), "--out", out, "--input-size", "32",
+                                "--batch-size", "8", "--epochs", "1", "--max-steps", "1", "--backbone", "mobilenet_v3_small"])
+    assert first.exit_code == 0, first.output
+    r = runner.invoke(app, ["train", "student", "--resume", "--out", out, "--epochs", "2"])
+    assert r.exit_code == 0, r.output
