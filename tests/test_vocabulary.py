@@ -47,3 +47,14 @@ def test_resume_needs_none_of_the_original_flags(ferplus_slice, tmp_path):
     assert first.exit_code == 0, first.output
     r = runner.invoke(app, ["train", "student", "--resume", "--out", out, "--epochs", "2"])
     assert r.exit_code == 0, r.output
+
+
+def test_cli_choices_match_the_library_tables():
+    from eemkit.cli.common import DataFormat, Device
+    from eemkit.cli.export import CalibMethod, Int8Target
+    from eemkit.data.datasets import FORMATS
+    from eemkit.export.quantize import METHODS, TARGETS
+    from eemkit.runtime import DEVICES
+
+    cli = [{e.value for e in c} for c in (DataFormat, Device, CalibMethod, Int8Target)]
+    assert cli == [set(FORMATS), set(DEVICES), set(METHODS), set(TARGETS)]

@@ -3,6 +3,7 @@ offline TensorRT lint of an ONNX model."""
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -68,6 +69,11 @@ def _lint(artifact: Path, json_out: bool) -> None:
         raise typer.Exit(EXIT_LINT)
 
 
+class Color(str, Enum):
+    gray = "gray"
+    rgb = "rgb"
+
+
 def _floats(text: str | None, what: str) -> tuple[float, ...] | None:
     from eemkit.errors import UsageError
 
@@ -95,7 +101,7 @@ def check(
     max_avg_drop: Annotated[Optional[float], typer.Option("--max-avg-drop", help="Override: max average drop (points).")] = None,
     classes: Annotated[Optional[str], typer.Option("--classes", help="Foreign ONNX: comma-separated class names.")] = None,
     input_size: Annotated[Optional[int], typer.Option("--input-size", help="Foreign ONNX: input side in px.")] = None,
-    color: Annotated[str, typer.Option("--color", help="Foreign ONNX: gray | rgb")] = "rgb",
+    color: Annotated[Color, typer.Option("--color", help="Foreign ONNX: the input's colour.")] = Color.rgb,
     mean: Annotated[Optional[str], typer.Option("--mean", help="Foreign ONNX: comma-separated per-channel mean (default: ImageNet's).")] = None,
     std: Annotated[Optional[str], typer.Option("--std", help="Foreign ONNX: comma-separated per-channel std (default: ImageNet's).")] = None,
     threads: Annotated[Optional[int], typer.Option("--threads", min=1)] = None,
@@ -122,7 +128,7 @@ def check(
     if classes and input_size:
         from eemkit.runtime import foreign_meta
 
-        fallback = foreign_meta(classes.split(","), input_size, color, _floats(mean, "--mean"), _floats(std, "--std"))
+        fallback = foreign_meta(classes.split(","), input_size, color.value, _floats(mean, "--mean"), _floats(std, "--std"))
     format, device = either(data_format, format_old, "ferplus", "--data-format and --format"), device.value
     # the library picks the base tolerance from the artifact's real precision (ONNX metadata or engine sidecar)
     overrides = dict(min_agreement=min_agreement, max_acc_drop=max_acc_drop, max_avg_drop=max_avg_drop)

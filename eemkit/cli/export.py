@@ -16,6 +16,17 @@ class ExportTarget(str, Enum):
     engine = "engine"
 
 
+class CalibMethod(str, Enum):  # eemkit.export.quantize.METHODS
+    minmax = "minmax"
+    entropy = "entropy"
+    percentile = "percentile"
+
+
+class Int8Target(str, Enum):  # eemkit.export.quantize.TARGETS
+    cpu = "cpu"
+    trt = "trt"
+
+
 @user_errors
 def export(
     checkpoint: Annotated[Path, typer.Argument(help="An eemkit checkpoint (.pt), or an exported ONNX with --to engine (build on the device).")],
@@ -31,8 +42,8 @@ def export(
     calib_manifest: Annotated[Optional[Path], typer.Option("--calib-manifest", help="Reuse a calibration manifest (calibration/*.json).")] = None,
     calib_n: Annotated[int, typer.Option("--calib-n", help="Calibration images (class-balanced).")] = 512,
     calib_seed: Annotated[int, typer.Option("--calib-seed")] = 0,
-    calib_method: Annotated[str, typer.Option("--calib-method", help="minmax (default) | entropy | percentile; measured: entropy lost 22 points on the ResNet-18 student")] = "minmax",
-    int8_target: Annotated[str, typer.Option("--int8-target", help="cpu (U8 activations, fast in ORT on x86) | trt (symmetric S8, for TensorRT)")] = "cpu",
+    calib_method: Annotated[CalibMethod, typer.Option("--calib-method", help="measured: entropy lost 22 points on the ResNet-18 student")] = CalibMethod.minmax,
+    int8_target: Annotated[Int8Target, typer.Option("--int8-target", help="cpu (U8 activations, fast in ORT on x86) | trt (symmetric S8, for TensorRT)")] = Int8Target.cpu,
     keep_fp32: Annotated[Optional[list[str]], typer.Option("--keep-fp32", help="ONNX node name to leave unquantized (repeatable).")] = None,
     opset: Annotated[int, typer.Option("--opset", help="ONNX opset (17 or newer).")] = 17,
     probs: Annotated[bool, typer.Option("--probs", help="Also output fine_probs and coarse_probs.")] = False,
@@ -53,7 +64,7 @@ def export(
 
     opts = ExportOptions(fp16=fp16, int8=int8, format=format, calib_data=str(calib_data) if calib_data else None,
                          calib_format=calib_format, calib_manifest=str(calib_manifest) if calib_manifest else None,
-                         calib_n=calib_n, calib_seed=calib_seed, calib_method=calib_method, int8_target=int8_target,
+                         calib_n=calib_n, calib_seed=calib_seed, calib_method=calib_method.value, int8_target=int8_target.value,
                          keep_fp32=list(keep_fp32 or []), opset=opset, probs=probs, uint8_input=uint8_input, mirror_average=mirror_average,
                          max_batch=max_batch, workspace_mb=workspace_mb)
     log = lambda s: err_console.print(s, highlight=False)  # noqa: E731

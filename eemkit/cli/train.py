@@ -122,15 +122,10 @@ def _set(key: str, value) -> dict:
 
 
 def _run(stage: str, preset: str | None, sets: list[str] | None, resume: bool, json_out: bool, **opts) -> None:
-    from eemkit.config import resolve_config
+    from eemkit.config import resolve_stage_config
     from eemkit.train.loop import summarize, train
 
-    overrides = _overrides(stage, sets, **opts)
-    cfg = resolve_config(preset, overrides)
-    if cfg.stage != stage:
-        cfg = resolve_config(preset, overrides + [{"stage": stage}])
-    if cfg.out == "runs/teacher" and stage == "student":
-        cfg = resolve_config(preset, overrides + [{"out": "runs/student"}])
+    cfg = resolve_stage_config(stage, preset, _overrides(stage, sets, **opts))
     reporter = RichReporter()
     try:
         result = train(cfg, resume=resume, reporter=reporter)
@@ -180,7 +175,7 @@ def student(teacher: Annotated[Optional[Path], typer.Option("--teacher", help="T
     from eemkit.config import resume_preset
 
     preset = resume_preset(preset, resume, out)
-    _run("student", preset, [*(sets or []), *([] if loss else ["loss.loss=ce"] if not preset else [])], resume, json_out,
+    _run("student", preset, sets, resume, json_out,
          teacher=teacher, no_distill=no_distill, data=data, format=either(format, format_old, None, "--data-format and --format"), out=out, backbone=backbone, loss=loss,
          epochs=epochs, batch_size=batch_size, lr=lr, input_size=input_size, seed=seed, threads=threads, limit=limit,
          max_steps=max_steps, label_mode=label_mode, no_coarse=no_coarse, pretrained=pretrained,
