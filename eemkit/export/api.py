@@ -21,6 +21,7 @@ from eemkit.export.onnx_export import check_out_path, convert_fp16, export_onnx
 from eemkit.export.quantize import METHODS, TARGETS, cache_key, quantize_int8
 from eemkit.export.trt_lint import lint_onnx, require_lint_pass
 from eemkit.io_utils import atomic_write_text, check_output_dir, ensure_dir, save_onnx
+from eemkit.formats import format_for
 from eemkit.hashing import file_sha256
 from eemkit.labels import LabelSpace
 from eemkit.models import build_model
@@ -196,7 +197,7 @@ def engine_from_onnx(onnx_path: str | Path, out_dir: str | Path, opts: ExportOpt
                        workspace_mb=opts.workspace_mb, timing_cache=out / "timing.cache", qdq=qdq, log=log)
     write_sidecar(eng, dict(meta, source_onnx=str(onnx_path), tensorrt=str(trt.__version__)))
     log(f"wrote {eng}")
-    res = {"onnx": str(onnx_path), "out_dir": str(out), "artifacts": {f"engine-{precision}": _entry(eng, precision)}}
+    res = {"onnx": str(onnx_path), "out_dir": str(out), "artifacts": {format_for("tensorrt", precision).name: _entry(eng, precision)}}
     atomic_write_text(out / "export.json", json.dumps(res, indent=2), what="export manifest")
     return res
 
@@ -246,7 +247,7 @@ def _build_engines(out: Path, arts: dict, spec: PreprocessSpec, opts: ExportOpti
         meta = dict(read_onnx_metadata(src) or {}, precision=precision, source_onnx=str(src), tensorrt=str(trt.__version__))
         write_sidecar(eng, meta)
         log(f"wrote {eng}")
-        built[f"engine-{precision}"] = _entry(eng, precision)
+        built[format_for("tensorrt", precision).name] = _entry(eng, precision)
     return built
 
 
