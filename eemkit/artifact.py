@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from eemkit.errors import UsageError
 from eemkit.labels import LabelSpace
@@ -47,18 +47,24 @@ class ArtifactMeta:
             if key not in d:
                 raise UsageError(f"the eemkit metadata of {where} lacks {key!r}; re-export the model with `eemkit export`")
         names = {f.name for f in fields(cls)} - {"extra"}
-        try:
-            meta = cls(classes=tuple(str(c) for c in d["classes"]), coarse_classes=tuple(str(c) for c in d["coarse_classes"]),
-                       preprocess=_mapping(d["preprocess"], "preprocess"),
-                       coarse_index=None if d.get("coarse_index") is None else tuple(int(i) for i in d["coarse_index"]),
-                       input=str(d.get("input") or "float_nchw"), precision=str(d.get("precision") or "fp32"),
-                       quantization=None if d.get("quantization") is None else _mapping(d["quantization"], "quantization"),
-                       checkpoint_sha256=d.get("checkpoint_sha256"),
-                       class_prior=None if d.get("class_prior") is None else tuple(float(p) for p in d["class_prior"]),
-                       logit_adjust=float(d.get("logit_adjust") or 0.0), mirror_average=bool(d.get("mirror_average", False)),
-                       extra={k: v for k, v in d.items() if k not in names})
-        except (TypeError, ValueError) as err:
-            raise UsageError(f"the eemkit metadata of {where} is malformed ({err}); re-export the model with `eemkit export`") from None
+
+        def get(key: str, conv: Callable[[Any], Any], default: Any = None) -> Any:
+            v = d.get(key)
+            if v is None:
+                return default
+            try:
+                return conv(v)
+            except (TypeError, ValueError) as err:
+                raise UsageError(f"the eemkit metadata of {where} has a malformed {key!r} ({err}); re-export the model "
+                                 "with `eemkit export`") from None
+
+        meta = cls(classes=get("classes", _strs), coarse_classes=get("coarse_classes", _strs),
+                   preprocess=get("preprocess", _mapping), coarse_index=get("coarse_index", _ints),
+                   input=get("input", str, "float_nchw"), precision=get("precision", str, "fp32"),
+                   quantization=get("quantization", _mapping),
+                   checkpoint_sha256=get("checkpoint_sha256", str), class_prior=get("class_prior", _floats),
+                   logit_adjust=get("logit_adjust", float, 0.0), mirror_average=get("mirror_average", bool, False),
+                   extra={k: v for k, v in d.items() if k not in names})
         if meta.input not in INPUT_KINDS:
             raise UsageError(f"the eemkit metadata of {where} has input {meta.input!r}; expected one of: {', '.join(INPUT_KINDS)}")
         return meta
@@ -82,10 +88,22 @@ class ArtifactMeta:
         return LabelSpace(self.classes, self.coarse_classes)
 
 
-def _mapping(v: Any, key: str) -> dict:
+def _mapping(v: Any) -> dict:
     if not isinstance(v, dict):
-        raise TypeError(f"{key!r} is not a mapping")
+        raise TypeError("not a mapping")
     return dict(v)
+
+
+def _strs(v: Any) -> tuple[str, ...]:
+    return tuple(str(c) for c in v)
+
+
+def _ints(v: Any) -> tuple[int, ...]:
+    return tuple(int(i) for i in v)
+
+
+def _floats(v: Any) -> tuple[float, ...]:
+    return tuple(float(p) for p in v)
 
 
 @dataclass(frozen=True)

@@ -44,3 +44,8 @@ def test_checkpoint_without_weights_is_refused():
 def test_reading_metadata_and_runtimes_needs_no_torch():
     code = "import sys, eemkit.artifact, eemkit.formats, eemkit.runtime, eemkit.export.metadata; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+def test_malformed_value_names_its_key():
+    with pytest.raises(UsageError, match="'class_prior'"):
+        ArtifactMeta.from_dict(dict(META, class_prior=["a", "b"]))

@@ -50,11 +50,12 @@ def test_resume_needs_none_of_the_original_flags(ferplus_slice, tmp_path):
 
 
 def test_cli_choices_match_the_library_tables():
-    from eemkit.cli.common import DataFormat, Device
+    from eemkit.cli.common import DataFormat, Device, LabelMode, Loss
     from eemkit.cli.export import CalibMethod, Int8Target
-    from eemkit.data.datasets import FORMATS
+    from eemkit.data.datasets import FORMATS, LABEL_MODES
     from eemkit.export.quantize import METHODS, TARGETS
+    from eemkit.losses import LOSSES
     from eemkit.runtime import DEVICES
 
-    cli = [{e.value for e in c} for c in (DataFormat, Device, CalibMethod, Int8Target)]
-    assert cli == [set(FORMATS), set(DEVICES), set(METHODS), set(TARGETS)]
+    cli = [{e.value for e in c} for c in (DataFormat, Device, CalibMethod, Int8Target, Loss, LabelMode)]
+    assert cli == [set(FORMATS), set(DEVICES), set(METHODS), set(TARGETS), set(LOSSES), set(LABEL_MODES)]

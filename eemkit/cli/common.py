@@ -12,6 +12,7 @@ from typing import Any, Callable
 import typer
 from rich.console import Console
 
+from eemkit.config_checks import CHOICES
 from eemkit.errors import EemkitError, missing_train_extra
 
 console = Console()
@@ -87,6 +88,29 @@ class Device(str, Enum):
     cuda = "cuda"
     tensorrt = "tensorrt"
 
+
+class LabelMode(str, Enum):
+    """FER+ label rules (eemkit.data.datasets.LABEL_MODES)."""
+
+    majority = "majority"
+    argmax = "argmax"
+    probability = "probability"
+
+
+class Loss(str, Enum):
+    """Training losses (eemkit.losses.LOSSES)."""
+
+    ce = "ce"
+    reg = "reg"
+    adareg = "adareg"
+    center = "center"
+    focal = "focal"
+    ldam = "ldam"
+
+
+# the config's own closed choices (torch-free): where training runs and in which precision
+TrainDevice = Enum("TrainDevice", {c: c for c in CHOICES["optim"]["device"]}, type=str)
+TrainPrecision = Enum("TrainPrecision", {c: c for c in CHOICES["optim"]["precision"]}, type=str)
 
 DATA_FORMAT_HELP = "Dataset layout (default: ferplus)."
 DEVICE_HELP = "cpu | cuda | tensorrt: ONNX Runtime's execution provider (engines always run on the GPU)."

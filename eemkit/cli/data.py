@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from eemkit.cli.common import DATA_FORMAT_HELP, DataFormat, console, either, print_json, user_errors
+from eemkit.cli.common import DATA_FORMAT_HELP, DataFormat, LabelMode, console, either, print_json, user_errors
 
 app = typer.Typer(help="Inspect datasets on disk.", no_args_is_help=True, pretty_exceptions_enable=False)
-
-
-class LabelMode(str, Enum):
-    majority = "majority"
-    argmax = "argmax"
-    probability = "probability"
 
 
 @app.command("stats")

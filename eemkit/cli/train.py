@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from eemkit.cli.common import DATA_FORMAT_HELP, DataFormat, console, either, err_console, make_progress, print_json, user_errors
+from eemkit.cli.common import (DATA_FORMAT_HELP, DataFormat, LabelMode, Loss, TrainDevice, TrainPrecision, console, either,
+                               err_console, make_progress, print_json, user_errors)
 
 app = typer.Typer(help="Train the teacher (KTN) or the student (STSN).", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -19,7 +21,7 @@ Fmt = Annotated[Optional[DataFormat], typer.Option("--data-format", help=DATA_FO
 FmtOld = Annotated[Optional[DataFormat], typer.Option("--format", hidden=True)]
 Out = Annotated[Optional[Path], typer.Option("--out", help="Run folder for checkpoints and metrics.")]
 Backbone = Annotated[Optional[str], typer.Option("--backbone", help="Backbone name (`eemkit info` lists them); resnet18 by default.")]
-Loss = Annotated[Optional[str], typer.Option("--loss", help="ce | reg | adareg | center | focal | ldam")]
+LossOpt = Annotated[Optional[Loss], typer.Option("--loss", help="Training loss.")]
 Epochs = Annotated[Optional[int], typer.Option("--epochs")]
 Batch = Annotated[Optional[int], typer.Option("--batch-size")]
 Lr = Annotated[Optional[float], typer.Option("--lr")]
@@ -28,7 +30,7 @@ Seed = Annotated[Optional[int], typer.Option("--seed")]
 Threads = Annotated[Optional[int], typer.Option("--threads", help="CPU threads (0: torch default).")]
 Limit = Annotated[Optional[int], typer.Option("--limit", help="Use only the first N training images.")]
 MaxSteps = Annotated[Optional[int], typer.Option("--max-steps", help="Cap the steps per epoch.")]
-LabelMode = Annotated[Optional[str], typer.Option("--label-mode", help="FER+ training targets: majority | argmax | probability")]
+LabelModeOpt = Annotated[Optional[LabelMode], typer.Option("--label-mode", help="FER+ training targets.")]
 Resume = Annotated[bool, typer.Option("--resume", help="Continue the run in --out exactly where it stopped (its config.yaml "
                                        "gives every setting not passed again).")]
 NoCoarse = Annotated[bool, typer.Option("--no-coarse", help="Ablation: no C-F labels (fine stream only).")]
@@ -37,9 +39,9 @@ SmallStem = Annotated[bool, typer.Option("--small-stem", help="Drop the first st
 Balanced = Annotated[bool, typer.Option("--balanced", help="Class-balanced sampling.")]
 SkipBad = Annotated[bool, typer.Option("--skip-bad", help="Skip unreadable images instead of stopping.")]
 Json = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
-Device = Annotated[Optional[str], typer.Option("--device", help="auto | cpu | cuda")]
-Precision = Annotated[Optional[str], typer.Option("--precision", help="auto (bf16 where the CPU has AMX/AVX512-BF16 or the "
-                                                  "GPU has bf16) | fp32 | bf16")]
+DeviceOpt = Annotated[Optional[TrainDevice], typer.Option("--device", help="Where to train.")]
+PrecisionOpt = Annotated[Optional[TrainPrecision], typer.Option("--precision", help="auto: bf16 where the CPU has "
+                                                                "AMX/AVX512-BF16 or the GPU has bf16.")]
 Init = Annotated[Optional[Path], typer.Option("--init", help="Start from this checkpoint's weights (same stage and "
                                               "backbone; new optimiser and schedule): fine-tuning, longer schedules.")]
 
@@ -104,6 +106,7 @@ def _overrides(stage: str, sets: list[str] | None, **opts) -> list[dict]:
     ov: list[dict] = [{"stage": stage}]
     ov += [parse_override(s) for s in sets or []]
     for k, v in opts.items():
+        v = v.value if isinstance(v, Enum) else v
         if k in mapping and v is not None:
             ov.append(parse_override(f"{mapping[k]}={v}") if not isinstance(v, (str, Path)) else _set(mapping[k], str(v)))
         elif k in flags and v:
@@ -143,12 +146,12 @@ def _run(stage: str, preset: str | None, sets: list[str] | None, resume: bool, j
 @app.command("teacher")
 @user_errors
 def teacher(preset: Preset = None, sets: Sets = None, data: Data = None, format: Fmt = None, format_old: FmtOld = None, out: Out = None,
-            backbone: Backbone = None, loss: Loss = None, epochs: Epochs = None, batch_size: Batch = None, lr: Lr = None,
+            backbone: Backbone = None, loss: LossOpt = None, epochs: Epochs = None, batch_size: Batch = None, lr: Lr = None,
             input_size: Size = None, seed: Seed = None, threads: Threads = None, limit: Limit = None,
-            max_steps: MaxSteps = None, label_mode: LabelMode = None, resume: Resume = False, no_coarse: NoCoarse = False,
+            max_steps: MaxSteps = None, label_mode: LabelModeOpt = None, resume: Resume = False, no_coarse: NoCoarse = False,
             pretrained: Pretrained = False, small_stem: SmallStem = False, balanced: Balanced = False,
-            skip_bad: SkipBad = False, json_out: Json = False, device: Device = None, init: Init = None,
-            precision: Precision = None) -> None:
+            skip_bad: SkipBad = False, json_out: Json = False, device: DeviceOpt = None, init: Init = None,
+            precision: PrecisionOpt = None) -> None:
     """Train the KTN teacher: two backbones, fine + coarse streams, lambda_f CE + lambda_A AdaReg + lambda_c CE."""
     from eemkit.config import resume_preset
 
@@ -165,12 +168,12 @@ def student(teacher: Annotated[Optional[Path], typer.Option("--teacher", help="T
                                                               "model (.onnx) or saved teacher outputs (.npz).")] = None,
             no_distill: Annotated[bool, typer.Option("--no-distill", help="Train without the teacher (CE with C-F labels).")] = False,
             preset: Preset = None, sets: Sets = None, data: Data = None, format: Fmt = None, format_old: FmtOld = None, out: Out = None,
-            backbone: Backbone = None, loss: Loss = None, epochs: Epochs = None, batch_size: Batch = None, lr: Lr = None,
+            backbone: Backbone = None, loss: LossOpt = None, epochs: Epochs = None, batch_size: Batch = None, lr: Lr = None,
             input_size: Size = None, seed: Seed = None, threads: Threads = None, limit: Limit = None,
-            max_steps: MaxSteps = None, label_mode: LabelMode = None, resume: Resume = False, no_coarse: NoCoarse = False,
+            max_steps: MaxSteps = None, label_mode: LabelModeOpt = None, resume: Resume = False, no_coarse: NoCoarse = False,
             pretrained: Pretrained = False, small_stem: SmallStem = False, balanced: Balanced = False,
-            skip_bad: SkipBad = False, json_out: Json = False, device: Device = None, init: Init = None,
-            precision: Precision = None) -> None:
+            skip_bad: SkipBad = False, json_out: Json = False, device: DeviceOpt = None, init: Init = None,
+            precision: PrecisionOpt = None) -> None:
     """Train the STSN student on one shared backbone, distilled from a frozen teacher (eq. 8)."""
     from eemkit.config import resume_preset
 
