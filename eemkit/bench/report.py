@@ -73,3 +73,17 @@ def markdown(result: dict) -> str:
                      f"{f(lat.get('median_ms'), '.2f')} | {f(lat.get('p90_ms'), '.2f')} | {f(lat.get('p99_ms'), '.2f')} | {tp} | "
                      f"{f(r.get('speedup_vs_torch'), '.2f')} | {f(r.get('accuracy'), '.2f')} | {f(r.get('average'), '.2f')} |")
     return "\n".join(lines) + "\n"
+
+
+def write_reports(result: dict, out: str | Path) -> Path:
+    """bench.json, bench.csv, bench.md and bench.png in `out` (created if its parent exists); returns `out`."""
+    import json
+
+    from eemkit.io_utils import atomic_write_text, ensure_dir
+
+    folder = ensure_dir(out, "--out")
+    atomic_write_text(folder / "bench.json", json.dumps(result, indent=2))
+    write_csv(result, folder / "bench.csv")
+    atomic_write_text(folder / "bench.md", markdown(result))
+    plot(result, folder / "bench.png")
+    return folder

@@ -69,7 +69,7 @@ def bench(
 
             render_pipeline(res)
         return
-    from eemkit.bench.report import markdown, plot, write_csv
+    from eemkit.bench.report import write_csv, write_reports
     from eemkit.bench.run import BenchOptions
     from eemkit.bench.run import bench as run_bench
 
@@ -80,11 +80,7 @@ def bench(
                         calib_n=calib_n)
     res = run_bench([str(m) for m in models], opts, log=lambda s: err_console.print(s, highlight=False))
     if out:
-        ensure_dir(out, "--out")
-        atomic_write_text(out / "bench.json", json.dumps(res, indent=2))
-        write_csv(res, out / "bench.csv")
-        atomic_write_text(out / "bench.md", markdown(res))
-        plot(res, out / "bench.png")
+        write_reports(res, out)
     if csv_out:
         write_csv(res, csv_out)
     if json_out:
