@@ -16,6 +16,7 @@ from typing import Callable
 
 import numpy as np
 
+from eemkit.artifact import Checkpoint
 from eemkit.bench.measure import count_gflops, time_fn
 from eemkit.errors import EemkitError, UsageError
 from eemkit.formats import FORMAT_NAMES, format_for, format_named, runtime_of
@@ -68,7 +69,8 @@ def _gpu_visible(device: str) -> bool:
     return ep in ort.get_available_providers()
 
 
-def _artifacts_for(ckpt: Path, out_dir: Path, opts: BenchOptions, log: Callable[[str], None]) -> dict[str, Path]:
+def _artifacts_for(ckpt: Path, out_dir: Path, opts: BenchOptions, log: Callable[[str], None],
+                   checkpoint: Checkpoint | None = None) -> dict[str, Path]:
     """Export (or reuse) the ONNX/engine artifacts the requested formats need."""
     from eemkit.export.api import ExportOptions, export_checkpoint
     from eemkit.hashing import file_sha256
@@ -90,7 +92,7 @@ def _artifacts_for(ckpt: Path, out_dir: Path, opts: BenchOptions, log: Callable[
             return have
     eo = ExportOptions(fp16=need_fp16, int8=need_int8, calib_data=opts.calib_data or opts.data,
                        calib_format=opts.data_format, calib_n=opts.calib_n)
-    res = export_checkpoint(ckpt, ensure_dir(out_dir, "artifacts folder"), eo, log=log)
+    res = export_checkpoint(ckpt, ensure_dir(out_dir, "artifacts folder"), eo, log=log, checkpoint=checkpoint)
     return {k: Path(v["path"]) for k, v in res["artifacts"].items()}
 
 
@@ -111,10 +113,9 @@ def bench(sources: list[str], opts: BenchOptions, log: Callable[[str], None] = l
 
 
 def _bench_checkpoint(ckpt: Path, opts: BenchOptions, data_cache: dict, log) -> list[dict]:
-    from eemkit.artifact import Checkpoint
     from eemkit.models import build_model
 
-    ck = Checkpoint.load(ckpt)
+    ck = Checkpoint.load(ckpt)  # loaded once: the torch row, the export and the counts share it
     model = build_model(ck)
     params = sum(p.numel() for p in model.parameters())
     gflops = count_gflops(model, ck.preprocess["input_size"])
@@ -124,7 +125,7 @@ def _bench_checkpoint(ckpt: Path, opts: BenchOptions, data_cache: dict, log) -> 
         try:
             onnx = [f for f in opts.formats if format_named(f).runtime == "onnxruntime"]
             onnx_formats = BenchOptions(**{**vars(opts), "formats": onnx + (["torch"] if "torch" in opts.formats else [])})
-            arts = _artifacts_for(ckpt, out_dir, onnx_formats, log) if onnx else {}
+            arts = _artifacts_for(ckpt, out_dir, onnx_formats, log, ck) if onnx else {}
         except EemkitError as err:
             export_error = str(err)
     for fmt in opts.formats:
@@ -143,7 +144,7 @@ def _bench_checkpoint(ckpt: Path, opts: BenchOptions, data_cache: dict, log) -> 
                 rows.append(_failed_row(name, fmt, reason, params, gflops))
                 continue
             path = arts[fmt]
-        row = _bench_one(name, fmt, path, ckpt, opts, data_cache, log)
+        row = _bench_one(name, fmt, path, ck if fmt == "torch" else None, opts, data_cache, log)
         row.update(params=params, gflops=gflops)
         if fmt == "torch":  # the checkpoint file also holds optimiser state: report the weights too
             row["weights_mb"] = ck.weights_bytes() / 1e6
@@ -194,14 +195,15 @@ def _failed_row(name: str, fmt: str, reason: str, params=None, gflops=None) -> d
     return {"model": name, "format": fmt, "status": "failed", "reason": reason, "params": params, "gflops": gflops}
 
 
-def _bench_one(name: str, fmt: str, path: Path, ckpt: Path | None, opts: BenchOptions, data_cache: dict, log) -> dict:
+def _bench_one(name: str, fmt: str, path: Path, checkpoint: Checkpoint | None, opts: BenchOptions, data_cache: dict,
+               log) -> dict:
     from eemkit.data.preprocess import runtime_input
     from eemkit.eval.metrics import classification_metrics
     from eemkit.runtime import open_runner
 
     row: dict = {"model": name, "format": fmt, "path": str(path), "size_mb": os.path.getsize(path) / 1e6}
     try:
-        runner = open_runner(path, device=opts.device, threads=opts.threads)
+        runner = open_runner(path, device=opts.device, threads=opts.threads, checkpoint=checkpoint)
         with runner:
             row["precision"], row["runtime"] = runner.precision, runner.name
             rng = np.random.default_rng(0)

@@ -58,7 +58,7 @@ def _cache_dir(opts: ExportOptions) -> Path:
 
 
 def export_checkpoint(ckpt_path: str | Path, out_dir: str | Path, opts: ExportOptions,
-                      log: Callable[[str], None] = lambda s: None) -> dict:
+                      log: Callable[[str], None] = lambda s: None, checkpoint: Checkpoint | None = None) -> dict:
     """Export `ckpt_path` into `out_dir`; returns the export manifest (also written as export.json).
 
     Raises UsageError for a non-eemkit checkpoint, a missing/read-only output folder, INT8 without
@@ -71,7 +71,7 @@ def export_checkpoint(ckpt_path: str | Path, out_dir: str | Path, opts: ExportOp
         from eemkit.export.tensorrt import require_tensorrt
 
         require_tensorrt()  # fail before any work, with what to install
-    ckpt = Checkpoint.load(ckpt_path)
+    ckpt = checkpoint or Checkpoint.load(ckpt_path)  # `checkpoint`: ckpt_path already loaded by the caller
     model = build_model(ckpt)
     ensure_dir(out, "--out")
     check_out_path(out / "model.onnx")

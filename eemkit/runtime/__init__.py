@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from eemkit.artifact import ArtifactMeta
+from eemkit.artifact import ArtifactMeta, Checkpoint
 from eemkit.errors import UsageError
 from eemkit.formats import runtime_of
 from eemkit.runtime.base import Runner
@@ -20,11 +20,11 @@ FOREIGN_HINT = ("re-export it with `eemkit export`, or describe it to `eemkit ch
 
 
 def open_runner(path: str | Path, device: str = "cpu", threads: int | None = None, providers: list[str] | None = None,
-                fallback_meta: ArtifactMeta | None = None) -> Runner:
+                fallback_meta: ArtifactMeta | None = None, checkpoint: Checkpoint | None = None) -> Runner:
     """Choose a runner from the file and its metadata: .pt/.pth -> PyTorch, .onnx -> ONNX Runtime,
     .engine/.plan -> TensorRT. An ONNX without eemkit metadata needs `fallback_meta`. `device` (cpu | cuda |
     tensorrt) picks ONNX Runtime's execution providers; the runner fails at activation when the first one
-    is not the one that runs the model.
+    is not the one that runs the model. `checkpoint`: `path` already loaded (a .pt is then not read again).
 
     Raises UsageError for a missing file, an unknown kind, or a foreign model without a description.
     """
@@ -37,7 +37,7 @@ def open_runner(path: str | Path, device: str = "cpu", threads: int | None = Non
     if runtime == "torch":
         from eemkit.runtime.torch_runner import TorchRunner
 
-        return TorchRunner(p, device="cuda" if device == "tensorrt" else device, threads=threads)
+        return TorchRunner(p, device="cuda" if device == "tensorrt" else device, threads=threads, checkpoint=checkpoint)
     if runtime == "onnxruntime":
         from eemkit.export.metadata import read_onnx_metadata
         from eemkit.runtime.ort_runner import OrtRunner
