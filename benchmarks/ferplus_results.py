@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from eemkit.bench.run import machine_info
+from eemkit.runtime.env import machine_info
 from eemkit.eval.evaluate import evaluate_checkpoint
 from eemkit.train.checkpoint import init_chain
 

@@ -13,7 +13,7 @@ import json
 import shutil
 from pathlib import Path
 
-from eemkit.bench.run import machine_info
+from eemkit.runtime.env import machine_info
 from eemkit.eval.evaluate import evaluate_checkpoint
 from eemkit.eval.parity import check_artifact
 from eemkit.export.api import ExportOptions, export_checkpoint

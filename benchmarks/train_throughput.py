@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from eemkit.bench.run import machine_info
+from eemkit.runtime.env import machine_info
 from eemkit.labels import LabelSpace
 from eemkit.losses import EEMObjective, LossConfig
 from eemkit.models import ModelSpec, create_model

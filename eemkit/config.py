@@ -224,9 +224,32 @@ def parse_override(text: str) -> dict:
     return out
 
 
+def resume_preset(preset: str | None, resume: bool, out: str | Path | None) -> str | None:
+    """The preset a run starts from: `preset`, or for `--resume` without one, the run's own config.yaml
+    in `out` (so a resume needs none of the original flags again)."""
+    if preset is None and resume and out is not None and (Path(out) / "config.yaml").is_file():
+        return str(Path(out) / "config.yaml")
+    return preset
+
+
 def resolve_config(preset: str | None = None, overrides: list[dict] | None = None) -> TrainConfig:
     """Defaults <- preset <- overrides (in order), validated into a frozen TrainConfig."""
-    d = TrainConfig().to_dict()
+    return _resolve({}, preset, overrides)
+
+
+def resolve_stage_config(stage: str, preset: str | None = None, overrides: list[dict] | None = None) -> TrainConfig:
+    """The config of a `stage` run: defaults <- the stage's defaults <- preset <- overrides, stage set last.
+    A student writes to runs/student, and without a preset trains with plain CE besides distillation."""
+    stage_defaults: dict = {"stage": stage}
+    if stage == "student":
+        stage_defaults["out"] = "runs/student"
+        if preset is None:
+            stage_defaults["loss"] = {"loss": "ce"}
+    return _resolve(stage_defaults, preset, [*(overrides or []), {"stage": stage}])
+
+
+def _resolve(defaults: dict, preset: str | None, overrides: list[dict] | None) -> TrainConfig:
+    d = _deep_update(TrainConfig().to_dict(), defaults)
     if preset:
         d = _deep_update(d, load_preset(preset))
     for o in overrides or []:

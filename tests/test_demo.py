@@ -115,7 +115,7 @@ def test_demo_and_predict_bad_input(tiny_student, tmp_path):
 
 
 def test_frame_of_wrong_format_is_rejected(tiny_student):
-    from eemkit.demo.detect import create_detector
+    from eemkit.runtime.faces import create_detector
     from eemkit.demo.pipeline import FramePipeline
     from eemkit.errors import UsageError
     from eemkit.runtime import open_runner

@@ -6,7 +6,7 @@ import types
 
 import pytest
 
-from eemkit.demo.detect import FACE_CASCADE, HaarDetector, find_cascade_dir
+from eemkit.runtime.faces import FACE_CASCADE, HaarDetector, find_cascade_dir
 from eemkit.errors import EemkitError
 
 pytestmark = pytest.mark.runtime
@@ -34,7 +34,7 @@ def test_a_cv2_without_data_uses_the_folder_in_eemkit_haar_dir(tmp_path, monkeyp
 
 
 def test_a_system_path_is_searched(monkeypatch, tmp_path):
-    import eemkit.demo.detect as det
+    import eemkit.runtime.faces as det
 
     (tmp_path / FACE_CASCADE).write_text("<opencv_storage/>")
     monkeypatch.delenv("EEMKIT_HAAR_DIR", raising=False)
@@ -43,7 +43,7 @@ def test_a_system_path_is_searched(monkeypatch, tmp_path):
 
 
 def test_no_cascade_anywhere_never_advises_replacing_the_system_opencv(monkeypatch, tmp_path):
-    import eemkit.demo.detect as det
+    import eemkit.runtime.faces as det
 
     monkeypatch.delenv("EEMKIT_HAAR_DIR", raising=False)
     monkeypatch.setattr(det, "SYSTEM_CASCADE_DIRS", (str(tmp_path / "none"),))

@@ -5,6 +5,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from eemkit.artifact import Checkpoint
 from eemkit.cli.app import app
 from eemkit.data.preprocess import PreprocessSpec
 from eemkit.export.metadata import read_onnx_metadata
@@ -18,7 +19,8 @@ LABELS = LabelSpace.for_dataset("ferplus")
 
 
 def _ckpt_for(model, spec):
-    return {"labels": LABELS.to_dict(), "preprocess": spec.to_dict(), "model_spec": model.spec.to_dict(), "stage": "student"}
+    return Checkpoint.from_payload({"labels": LABELS.to_dict(), "preprocess": spec.to_dict(), "model_spec": model.spec.to_dict(),
+                                    "stage": "student", "model": model.state_dict()})
 
 
 def _warm_bn(model, size):
@@ -134,7 +136,7 @@ def test_export_bad_input(tiny_student, ferplus_slice, tmp_path):
     torch.save({"state_dict": {}}, foreign)
     _err(runner.invoke(app, ["export", str(foreign), "--out", str(tmp_path / "o")]), 2, "not an eemkit checkpoint")
     _err(runner.invoke(app, ["export", str(tiny_student), "--out", str(tmp_path / "no" / "such" / "dir")]), 2, "does not exist")
-    _err(runner.invoke(app, ["export", str(tiny_student), "--out", str(tmp_path / "o"), "--int8"]), 2, "--calib-data")
+    _err(runner.invoke(app, ["export", str(tiny_student), "--out", str(tmp_path / "o"), "--int8"]), 2, "--data PATH")
     _err(runner.invoke(app, ["export", str(tiny_student), "--out", str(tmp_path / "o"), "--int8", "--calib-data",
                              str(ferplus_slice), "--calib-n", "10"]), 2, "at least one batch")
     _err(runner.invoke(app, ["export", str(tiny_student), "--out", str(tmp_path / "o"), "--format", "engine"]), 1, "TensorRT")
@@ -214,7 +216,7 @@ def test_tensorrt_int8_engine_agrees_with_its_qdq_onnx(engines, ferplus_slice):
 def test_engine_from_onnx_needs_engine_format_and_tensorrt(tiny_student, tmp_path):
     runner.invoke(app, ["export", str(tiny_student), "--out", str(tmp_path / "a")])
     onnx_path = str(tmp_path / "a" / "model.onnx")
-    _err(runner.invoke(app, ["export", onnx_path, "--out", str(tmp_path / "b")]), 2, "only for --format engine")
+    _err(runner.invoke(app, ["export", onnx_path, "--out", str(tmp_path / "b")]), 2, "only for --to engine")
     if _trt_available() is not None:
         _err(runner.invoke(app, ["export", onnx_path, "--out", str(tmp_path / "b"), "--format", "engine"]), 1, "TensorRT")
 

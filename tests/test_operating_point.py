@@ -1,11 +1,13 @@
 """Class prior as an operating point, mirror averaging at export, eval of any model, robustness."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from eemkit.artifact import ArtifactMeta
 from eemkit.cli.app import app
 from eemkit.errors import UsageError
 from eemkit.runtime.prior import prior_shift
@@ -13,8 +15,9 @@ from eemkit.runtime.prior import prior_shift
 runner = CliRunner()
 CLASSES = ["neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt"]
 PI = [0.35, 0.3, 0.12, 0.12, 0.08, 0.005, 0.02, 0.005]
-META = {"classes": CLASSES, "coarse_classes": ["positive", "negative", "neutral", "surprise"],
-        "coarse_index": [2, 0, 3, 1, 1, 1, 1, 1], "class_prior": PI, "logit_adjust": 0.0}
+META = ArtifactMeta.from_dict({"classes": CLASSES, "coarse_classes": ["positive", "negative", "neutral", "surprise"],
+                               "preprocess": {}, "coarse_index": [2, 0, 3, 1, 1, 1, 1, 1], "class_prior": PI,
+                               "logit_adjust": 0.0})
 
 
 def _softmax(z):
@@ -31,7 +34,7 @@ def test_uniform_prior_divides_out_the_training_prior():
 
 
 def test_logit_adjusted_model_train_point_adds_the_prior_back():
-    meta = dict(META, logit_adjust=1.0)
+    meta = replace(META, logit_adjust=1.0)
     z = np.zeros((1, 8), np.float32)
     p = _softmax(prior_shift(meta, "train").apply({"fine_logits": z})["fine_logits"])
     np.testing.assert_allclose(p[0], PI, rtol=1e-4)
@@ -51,7 +54,7 @@ def test_prior_file_and_its_errors(tmp_path):
     with pytest.raises(UsageError, match="train, uniform or a JSON file"):
         prior_shift(META, "balanced")
     with pytest.raises(UsageError, match="no training prior"):
-        prior_shift(dict(META, class_prior=None), "uniform")
+        prior_shift(replace(META, class_prior=None), "uniform")
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +108,7 @@ def test_predict_crops_and_uniform_prior_change_the_answer(mirrored_export, ferp
                              "--class-prior", "uniform"])
     recs2 = json.loads(r2.stdout)["records"]
     with open_runner(mirrored_export) as run:
-        pi = np.asarray(run.meta["class_prior"])
+        pi = np.asarray(run.meta.class_prior)
     # uniform = train probabilities divided by the training prior, renormalised
     p = np.asarray(list(recs[0]["fine_probs"].values())) / pi
     np.testing.assert_allclose(list(recs2[0]["fine_probs"].values()), p / p.sum(), atol=2e-3)

@@ -25,7 +25,7 @@ python3 -m venv --system-site-packages "$VENV"   # sees JetPack's tensorrt and t
 "$VENV/bin/python" -c "import tensorrt, cv2, numpy; print('TensorRT', tensorrt.__version__, '| OpenCV', cv2.__version__, '| numpy', numpy.__version__)"
 "$VENV/bin/python" -c "import cv2, re, sys; sys.exit(not re.search(r'GStreamer:\s+YES', cv2.getBuildInformation()))" \
   || echo "warning: this OpenCV has no GStreamer; csi:// cameras and RTSP output need it" >&2
-"$VENV/bin/python" -c "import cv2; from eemkit.demo.detect import find_cascade_dir; print('Haar cascades in', find_cascade_dir(cv2))"
+"$VENV/bin/python" -c "import cv2; from eemkit.runtime.faces import find_cascade_dir; print('Haar cascades in', find_cascade_dir(cv2))"
 # JetPack 6.0 is also L4T r36 but ships TensorRT 8.6, which eemkit refuses: say so here, not at the first build
 if ! "$VENV/bin/python" -c "import sys, tensorrt; sys.exit(int(tensorrt.__version__.split('.')[0]) < 10)"; then
   echo "warning: TensorRT 8.x (JetPack 6.0?): eemkit builds and runs engines with TensorRT 10 (JetPack 6.1/6.2);" \

@@ -67,9 +67,23 @@ def markdown(result: dict) -> str:
         lat = r.get("latency") or {}
         tp = ", ".join(f"b{b}: {v:.0f}" for b, v in (r.get("throughput") or {}).items())
         def f(v, fmt):
-            return "" if v is None else format(v, fmt)
+            return "-" if v is None or v != v or v == 0 else format(v, fmt)  # unknown or not measured
         lines.append(f"| {r['model']} | {r['format']} | {r['status'] if r['status'] == 'ok' else 'failed: ' + r.get('reason', '')[:80]} | "
-                     f"{f(r.get('size_mb'), '.2f')} | {f(r['params'] / 1e6 if r.get('params') else None, '.2f')} | {f(r.get('gflops'), '.3f')} | "
+                     f"{f(r.get('weights_mb', r.get('size_mb')), '.2f')} | {f(r['params'] / 1e6 if r.get('params') else None, '.2f')} | {f(r.get('gflops'), '.3f')} | "
                      f"{f(lat.get('median_ms'), '.2f')} | {f(lat.get('p90_ms'), '.2f')} | {f(lat.get('p99_ms'), '.2f')} | {tp} | "
                      f"{f(r.get('speedup_vs_torch'), '.2f')} | {f(r.get('accuracy'), '.2f')} | {f(r.get('average'), '.2f')} |")
     return "\n".join(lines) + "\n"
+
+
+def write_reports(result: dict, out: str | Path) -> Path:
+    """bench.json, bench.csv, bench.md and bench.png in `out` (created if its parent exists); returns `out`."""
+    import json
+
+    from eemkit.io_utils import atomic_write_text, ensure_dir
+
+    folder = ensure_dir(out, "--out")
+    atomic_write_text(folder / "bench.json", json.dumps(result, indent=2))
+    write_csv(result, folder / "bench.csv")
+    atomic_write_text(folder / "bench.md", markdown(result))
+    plot(result, folder / "bench.png")
+    return folder

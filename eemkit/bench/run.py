@@ -16,12 +16,14 @@ from typing import Callable
 
 import numpy as np
 
+from eemkit.artifact import Checkpoint
 from eemkit.bench.measure import count_gflops, time_fn
 from eemkit.errors import EemkitError, UsageError
+from eemkit.formats import FORMAT_NAMES, format_for, format_named, runtime_of
 from eemkit.io_utils import ensure_dir
+from eemkit.runtime.env import machine_info
 
-FORMATS = ("torch", "onnx", "onnx-fp16", "onnx-int8", "engine-fp32", "engine-fp16", "engine-int8")
-NO_CALIBRATION = "INT8 formats need calibration data: pass --data (its train split is sampled) or --calib-data"
+NO_CALIBRATION = "INT8 formats need calibration data: pass --data (its train split is sampled)"
 
 
 @dataclass
@@ -40,19 +42,10 @@ class BenchOptions:
     calib_n: int = 512
 
 
-def machine_info(threads: int | None, device: str) -> dict:
-    from eemkit.runtime.env import environment_info
-
-    env = environment_info()
-    return {"cpu": env["cpu"], "cpu_cores": env["cpu_cores"], "threads": threads or env["torch_threads"] or env["cpu_cores"],
-            "device": device, "gpu": env["gpu"], "torch": env["torch"], "onnxruntime": env["onnxruntime"],
-            "tensorrt": env["tensorrt"], "eemkit": env["eemkit"], "platform": env["platform"]}
-
-
 def validate(opts: BenchOptions) -> None:
-    bad = [f for f in opts.formats if f not in FORMATS]
+    bad = [f for f in opts.formats if f not in FORMAT_NAMES]
     if bad:
-        raise UsageError(f"unknown format(s) {', '.join(bad)}; choose from: {', '.join(FORMATS)}")
+        raise UsageError(f"unknown format(s) {', '.join(bad)}; choose from: {', '.join(FORMAT_NAMES)}")
     if not opts.batches or any(b < 1 for b in opts.batches):
         raise UsageError(f"batch sizes must be positive integers, got {opts.batches}")
     if opts.threads is not None and opts.threads < 1:
@@ -76,14 +69,16 @@ def _gpu_visible(device: str) -> bool:
     return ep in ort.get_available_providers()
 
 
-def _artifacts_for(ckpt: Path, out_dir: Path, opts: BenchOptions, log: Callable[[str], None]) -> dict[str, Path]:
+def _artifacts_for(ckpt: Path, out_dir: Path, opts: BenchOptions, log: Callable[[str], None],
+                   checkpoint: Checkpoint | None = None) -> dict[str, Path]:
     """Export (or reuse) the ONNX/engine artifacts the requested formats need."""
     from eemkit.export.api import ExportOptions, export_checkpoint
-    from eemkit.train.checkpoint import file_sha256
+    from eemkit.hashing import file_sha256
 
-    need_fp16 = any(f.endswith("fp16") for f in opts.formats)
+    precisions = {format_named(f).precision for f in opts.formats}
+    need_fp16 = "fp16" in precisions
     # without calibration data the other formats still export and run; the INT8 rows say why they cannot
-    need_int8 = any(f.endswith("int8") for f in opts.formats) and bool(opts.calib_data or opts.data)
+    need_int8 = "int8" in precisions and bool(opts.calib_data or opts.data)
     manifest = out_dir / "export.json"
     sha = file_sha256(ckpt)
     if manifest.is_file():
@@ -97,7 +92,7 @@ def _artifacts_for(ckpt: Path, out_dir: Path, opts: BenchOptions, log: Callable[
             return have
     eo = ExportOptions(fp16=need_fp16, int8=need_int8, calib_data=opts.calib_data or opts.data,
                        calib_format=opts.data_format, calib_n=opts.calib_n)
-    res = export_checkpoint(ckpt, ensure_dir(out_dir, "artifacts folder"), eo, log=log)
+    res = export_checkpoint(ckpt, ensure_dir(out_dir, "artifacts folder"), eo, log=log, checkpoint=checkpoint)
     return {k: Path(v["path"]) for k, v in res["artifacts"].items()}
 
 
@@ -110,7 +105,7 @@ def bench(sources: list[str], opts: BenchOptions, log: Callable[[str], None] = l
         p = Path(src)
         if not p.is_file():
             raise UsageError(f"{p} does not exist")
-        if p.suffix in (".pt", ".pth", ".ckpt"):
+        if runtime_of(p) == "torch":
             rows += _bench_checkpoint(p, opts, data_cache, log)
         else:
             rows.append(_bench_one(p.name, _artifact_format(p), p, None, opts, data_cache, log))
@@ -118,24 +113,26 @@ def bench(sources: list[str], opts: BenchOptions, log: Callable[[str], None] = l
 
 
 def _bench_checkpoint(ckpt: Path, opts: BenchOptions, data_cache: dict, log) -> list[dict]:
-    from eemkit.train.checkpoint import build_from_checkpoint
+    from eemkit.models import build_model
 
-    model, ck = build_from_checkpoint(ckpt)
+    ck = Checkpoint.load(ckpt)  # loaded once: the torch row, the export and the counts share it
+    model = build_model(ck)
     params = sum(p.numel() for p in model.parameters())
-    gflops = count_gflops(model, ck["preprocess"]["input_size"])
+    gflops = count_gflops(model, ck.preprocess["input_size"])
     out_dir = Path(opts.out_dir) if opts.out_dir else ckpt.parent / f"{ckpt.stem}-artifacts"
     rows, arts, export_error = [], {}, None
     if any(f != "torch" for f in opts.formats):
         try:
-            onnx_formats = BenchOptions(**{**vars(opts), "formats": [f for f in opts.formats if f.startswith("onnx") or f == "torch"]})
-            arts = _artifacts_for(ckpt, out_dir, onnx_formats, log) if any(f.startswith("onnx") for f in opts.formats) else {}
+            onnx = [f for f in opts.formats if format_named(f).runtime == "onnxruntime"]
+            onnx_formats = BenchOptions(**{**vars(opts), "formats": onnx + (["torch"] if "torch" in opts.formats else [])})
+            arts = _artifacts_for(ckpt, out_dir, onnx_formats, log, ck) if onnx else {}
         except EemkitError as err:
             export_error = str(err)
     for fmt in opts.formats:
         name = f"{ckpt.parent.name}/{ckpt.name}"
         if fmt == "torch":
             path = ckpt
-        elif fmt.startswith("engine"):
+        elif format_named(fmt).runtime == "tensorrt":
             path = _engine_for(ckpt, out_dir, fmt, arts, opts, log)
             if isinstance(path, str):
                 rows.append(_failed_row(name, fmt, path, params, gflops))
@@ -147,10 +144,10 @@ def _bench_checkpoint(ckpt: Path, opts: BenchOptions, data_cache: dict, log) -> 
                 rows.append(_failed_row(name, fmt, reason, params, gflops))
                 continue
             path = arts[fmt]
-        row = _bench_one(name, fmt, path, ckpt, opts, data_cache, log)
+        row = _bench_one(name, fmt, path, ck if fmt == "torch" else None, opts, data_cache, log)
         row.update(params=params, gflops=gflops)
         if fmt == "torch":  # the checkpoint file also holds optimiser state: report the weights too
-            row["weights_mb"] = sum(v.numel() * v.element_size() for v in model.state_dict().values()) / 1e6
+            row["weights_mb"] = ck.weights_bytes() / 1e6
         rows.append(row)
     ref = next((r for r in rows if r["format"] == "torch" and r["status"] == "ok"), None)
     for r in rows:
@@ -170,7 +167,7 @@ def _engine_for(ckpt: Path, out_dir: Path, fmt: str, arts: dict, opts: BenchOpti
         require_tensorrt()
     except EemkitError as err:
         return str(err)
-    precision = fmt.split("-")[1]
+    precision = format_named(fmt).precision
     eng = out_dir / f"model.{precision}.engine"
     if eng.is_file():
         return eng
@@ -186,27 +183,27 @@ def _engine_for(ckpt: Path, out_dir: Path, fmt: str, arts: dict, opts: BenchOpti
 
 
 def _artifact_format(p: Path) -> str:
-    """The bench format name of an artifact file, from its metadata (e.g. onnx-int8, engine-fp16)."""
+    """The format name of an artifact file: its runtime from the table, its precision from its metadata."""
     from eemkit.export.metadata import read_onnx_metadata, read_sidecar
 
-    if p.suffix == ".onnx":
-        precision = (read_onnx_metadata(p) or {}).get("precision", "fp32")
-        return "onnx" if precision == "fp32" else f"onnx-{precision}"
-    return f"engine-{(read_sidecar(p) or {}).get('precision', 'fp32')}"
+    runtime = runtime_of(p)
+    meta = (read_onnx_metadata(p) if runtime == "onnxruntime" else read_sidecar(p)) or {}
+    return format_for(runtime, meta.get("precision", "fp32")).name
 
 
 def _failed_row(name: str, fmt: str, reason: str, params=None, gflops=None) -> dict:
     return {"model": name, "format": fmt, "status": "failed", "reason": reason, "params": params, "gflops": gflops}
 
 
-def _bench_one(name: str, fmt: str, path: Path, ckpt: Path | None, opts: BenchOptions, data_cache: dict, log) -> dict:
+def _bench_one(name: str, fmt: str, path: Path, checkpoint: Checkpoint | None, opts: BenchOptions, data_cache: dict,
+               log) -> dict:
     from eemkit.data.preprocess import runtime_input
     from eemkit.eval.metrics import classification_metrics
     from eemkit.runtime import open_runner
 
     row: dict = {"model": name, "format": fmt, "path": str(path), "size_mb": os.path.getsize(path) / 1e6}
     try:
-        runner = open_runner(path, device=opts.device, threads=opts.threads)
+        runner = open_runner(path, device=opts.device, threads=opts.threads, checkpoint=checkpoint)
         with runner:
             row["precision"], row["runtime"] = runner.precision, runner.name
             rng = np.random.default_rng(0)

@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from eemkit.cli.common import console, err_console, print_json, user_errors
+from eemkit.cli.common import (DATA_FORMAT_HELP, DEVICE_HELP, DataFormat, Device, console, either, err_console, print_json,
+                               user_errors)
 
 
 def _ints(text: str, what: str) -> list[int]:
@@ -25,14 +26,16 @@ def bench(
     models: Annotated[list[Path], typer.Argument(help="Checkpoints (.pt) and/or artifacts (.onnx, .engine).")],
     formats: Annotated[str, typer.Option("--formats", help="Comma-separated: torch,onnx,onnx-fp16,onnx-int8,engine-fp32,engine-fp16,engine-int8")] = "torch,onnx,onnx-int8",
     data: Annotated[Optional[Path], typer.Option("--data", help="Dataset root: accuracy on --split, calibration from train.")] = None,
-    format: Annotated[str, typer.Option("--format", help="Dataset format.")] = "ferplus",
+    data_format: Annotated[Optional[DataFormat], typer.Option("--data-format", help=DATA_FORMAT_HELP)] = None,
+    format_old: Annotated[Optional[DataFormat], typer.Option("--format", hidden=True)] = None,
     split: Annotated[str, typer.Option("--split")] = "test",
     limit: Annotated[Optional[int], typer.Option("--limit", help="Only the first N evaluation images.")] = None,
-    batch: Annotated[str, typer.Option("--batch", help="Batch sizes, e.g. 1,8,32 (latency at 1, throughput at each).")] = "1,32",
-    device: Annotated[str, typer.Option("--device", help="cpu | cuda | tensorrt (ONNX Runtime's execution provider; engines run on the GPU)")] = "cpu",
+    batch_size: Annotated[Optional[str], typer.Option("--batch-size", help="Batch sizes, e.g. 1,8,32 (latency at 1, throughput at each; default 1,32).")] = None,
+    batch_old: Annotated[Optional[str], typer.Option("--batch", hidden=True)] = None,
+    device: Annotated[Device, typer.Option("--device", help=DEVICE_HELP)] = Device.cpu,
     threads: Annotated[Optional[int], typer.Option("--threads", help="CPU threads for every runtime.")] = None,
     min_time: Annotated[float, typer.Option("--min-time", help="Seconds of timed runs per measurement.")] = 1.0,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Folder for bench.json, bench.csv, bench.md and bench.png.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for bench.json, bench.csv, bench.md and bench.png.")] = None,
     artifacts: Annotated[Optional[Path], typer.Option("--artifacts", help="Where exported artifacts go / are reused from "
                                                        "(default: <--out>/artifacts, else <checkpoint folder>/<name>-artifacts).")] = None,
     pipeline: Annotated[Optional[Path], typer.Option("--pipeline", help="Time the whole per-frame path on this video instead.")] = None,
@@ -46,6 +49,9 @@ def bench(
     from eemkit.errors import EemkitError
     from eemkit.io_utils import atomic_write_text, check_output_dir, check_output_file, ensure_dir
 
+    format = either(data_format, format_old, "ferplus", "--data-format and --format")
+    batch = either(batch_size, batch_old, "1,32", "--batch-size and --batch")
+    device = device.value
     if out is not None:
         check_output_dir(out, "--out")
     if csv_out is not None:
@@ -63,22 +69,18 @@ def bench(
 
             render_pipeline(res)
         return
-    from eemkit.bench.report import markdown, plot, write_csv
+    from eemkit.bench.report import write_csv, write_reports
     from eemkit.bench.run import BenchOptions
     from eemkit.bench.run import bench as run_bench
 
-    opts = BenchOptions(formats=[f.strip() for f in formats.split(",") if f.strip()], batches=_ints(batch, "--batch"),
+    opts = BenchOptions(formats=[f.strip() for f in formats.split(",") if f.strip()], batches=_ints(batch, "--batch-size"),
                         data=str(data) if data else None, data_format=format, split=split, limit=limit, device=device,
                         threads=threads, min_time_s=min_time,
                         out_dir=str(artifacts) if artifacts else (str(out / "artifacts") if out else None),
                         calib_n=calib_n)
     res = run_bench([str(m) for m in models], opts, log=lambda s: err_console.print(s, highlight=False))
     if out:
-        ensure_dir(out, "--out")
-        atomic_write_text(out / "bench.json", json.dumps(res, indent=2))
-        write_csv(res, out / "bench.csv")
-        atomic_write_text(out / "bench.md", markdown(res))
-        plot(res, out / "bench.png")
+        write_reports(res, out)
     if csv_out:
         write_csv(res, csv_out)
     if json_out:
@@ -89,22 +91,43 @@ def bench(
         raise EemkitError(f"every benchmark row failed; first: {res['rows'][0].get('reason', '')}")
 
 
+def _num(v, fmt: str) -> str:
+    """`-` for a value that is unknown (None, NaN) or not measured (0 GFLOPs)."""
+    return "-" if v is None or v != v or v == 0 else format(v, fmt)
+
+
 def render_bench(res: dict) -> None:
+    """The bench tables (one per model), laid out for the terminal: below 120 columns the latency
+    percentiles beyond the median and the GFLOPs move out (they stay in --json, bench.csv and bench.md);
+    a failed row's reason gets its own numbered line under the table, so format names are never cut."""
     from rich.table import Table
 
     m = res["machine"]
-    t = Table(title=f"{m['cpu']} | {m['threads']} threads | {m['device']} | torch {m['torch']} | ort {m['onnxruntime']} | TensorRT {m['tensorrt']}",
-              title_justify="left")
-    for c in ("model", "format", "status", "MB", "GFLOPs", "ms b1 (p50/p90/p99)", "img/s", "x torch", "acc", "avg"):
-        t.add_column(c)
-    for r in res["rows"]:
-        if r["status"] != "ok":
-            t.add_row(r["model"], r["format"], f"[red]failed[/] {r.get('reason', '')[:60]}", *[""] * 7)
-            continue
-        lat = r["latency"]
-        tp = " ".join(f"b{b}:{v:.0f}" for b, v in r["throughput"].items())
-        t.add_row(r["model"], r["format"], "ok", f"{r['size_mb']:.2f}", f"{r.get('gflops') or 0:.3f}",
-                  f"{lat['median_ms']:.2f}/{lat['p90_ms']:.2f}/{lat['p99_ms']:.2f}", tp,
-                  f"{r.get('speedup_vs_torch', float('nan')):.2f}",
-                  f"{r['accuracy']:.2f}" if "accuracy" in r else "-", f"{r['average']:.2f}" if "average" in r else "-")
-    console.print(t)
+    console.print(f"{m['cpu']} | {m['threads']} threads | {m['device']} | torch {m['torch'] or '-'} | "
+                  f"ort {m['onnxruntime'] or '-'} | TensorRT {m['tensorrt'] or '-'}", highlight=False)
+    wide = console.width >= 120
+    cols = ["MB"] + (["GFLOPs", "ms p50/p90/p99"] if wide else ["ms p50"]) + ["img/s", "x torch", "acc", "avg"]
+    failed = []
+    for model in dict.fromkeys(r["model"] for r in res["rows"]):
+        t = Table(title=model, title_justify="left")
+        t.add_column("format", no_wrap=True)
+        for c in cols:
+            t.add_column(c, justify="right", no_wrap=True)
+        for r in (r for r in res["rows"] if r["model"] == model):
+            if r["status"] != "ok":
+                failed.append(r)
+                t.add_row(r["format"], f"[red]failed ({len(failed)})[/]", *(["-"] * (len(cols) - 1)))
+                continue
+            t.add_row(r["format"], *_bench_cells(r, wide))
+        console.print(t)
+    for i, r in enumerate(failed, 1):
+        console.print(f"[red]({i})[/] {r['format']}: {r.get('reason', '')}", highlight=False)
+
+
+def _bench_cells(r: dict, wide: bool) -> list[str]:
+    lat = r["latency"]
+    b, v = list(r["throughput"].items())[-1]
+    ms = f"{lat['median_ms']:.2f}/{lat['p90_ms']:.2f}/{lat['p99_ms']:.2f}" if wide else f"{lat['median_ms']:.2f}"
+    cells = [_num(r.get("weights_mb", r["size_mb"]), ".2f")] + ([_num(r.get("gflops"), ".3f")] if wide else [])
+    return cells + [ms, f"{v:.0f} b{b}", _num(r.get("speedup_vs_torch"), ".2f"), _num(r.get("accuracy"), ".2f"),
+                    _num(r.get("average"), ".2f")]

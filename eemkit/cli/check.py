@@ -3,12 +3,13 @@ offline TensorRT lint of an ONNX model."""
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from eemkit.cli.common import console, print_json, user_errors
+from eemkit.cli.common import DATA_FORMAT_HELP, DEVICE_HELP, DataFormat, Device, console, either, print_json, user_errors
 from eemkit.errors import EXIT_LINT, EXIT_PARITY
 
 
@@ -55,8 +56,9 @@ def render_lint(r: dict) -> None:
 def _lint(artifact: Path, json_out: bool) -> None:
     from eemkit.errors import UsageError
     from eemkit.export.trt_lint import lint_onnx
+    from eemkit.formats import runtime_of
 
-    if artifact.suffix.lower() != ".onnx":
+    if runtime_of(artifact) != "onnxruntime":
         raise UsageError(f"--lint reads an ONNX model; {artifact} is not one")
     report = lint_onnx(artifact).to_dict()
     if json_out:
@@ -65,6 +67,20 @@ def _lint(artifact: Path, json_out: bool) -> None:
         render_lint(report)
     if not report["ok"]:
         raise typer.Exit(EXIT_LINT)
+
+
+class Color(str, Enum):
+    gray = "gray"
+    rgb = "rgb"
+
+
+def _floats(text: str | None, what: str) -> tuple[float, ...] | None:
+    from eemkit.errors import UsageError
+
+    try:
+        return None if text is None else tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise UsageError(f"{what} must be comma-separated numbers, got {text!r}") from None
 
 
 @user_errors
@@ -76,7 +92,8 @@ def check(
                                                       "checkpoint or dataset needed.")] = None,
     lint: Annotated[bool, typer.Option("--lint", help="Only lint the ONNX model for TensorRT 10.3 / 11 (no checkpoint, no data, no TensorRT); exit 5 on errors.")] = False,
     data: Annotated[Optional[Path], typer.Option("--data", help="Dataset root (default: $EEMKIT_DATA or ../shared/data/ferplus).")] = None,
-    format: Annotated[str, typer.Option("--format")] = "ferplus",
+    data_format: Annotated[Optional[DataFormat], typer.Option("--data-format", help=DATA_FORMAT_HELP)] = None,
+    format_old: Annotated[Optional[DataFormat], typer.Option("--format", hidden=True)] = None,
     split: Annotated[str, typer.Option("--split")] = "test",
     limit: Annotated[Optional[int], typer.Option("--limit", help="Only the first N images.")] = None,
     min_agreement: Annotated[Optional[float], typer.Option("--min-agreement", help="Override: minimum top-1 agreement %.")] = None,
@@ -84,9 +101,11 @@ def check(
     max_avg_drop: Annotated[Optional[float], typer.Option("--max-avg-drop", help="Override: max average drop (points).")] = None,
     classes: Annotated[Optional[str], typer.Option("--classes", help="Foreign ONNX: comma-separated class names.")] = None,
     input_size: Annotated[Optional[int], typer.Option("--input-size", help="Foreign ONNX: input side in px.")] = None,
-    color: Annotated[str, typer.Option("--color", help="Foreign ONNX: gray | rgb")] = "rgb",
+    color: Annotated[Color, typer.Option("--color", help="Foreign ONNX: the input's colour.")] = Color.rgb,
+    mean: Annotated[Optional[str], typer.Option("--mean", help="Foreign ONNX: comma-separated per-channel mean (default: ImageNet's).")] = None,
+    std: Annotated[Optional[str], typer.Option("--std", help="Foreign ONNX: comma-separated per-channel std (default: ImageNet's).")] = None,
     threads: Annotated[Optional[int], typer.Option("--threads", min=1)] = None,
-    device: Annotated[str, typer.Option("--device", help="cpu | cuda | tensorrt: ONNX Runtime's execution provider for the artifact.")] = "cpu",
+    device: Annotated[Device, typer.Option("--device", help=DEVICE_HELP)] = Device.cpu,
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Run the artifact and the checkpoint on the same images; exit 3 when a tolerance is broken. With
@@ -102,30 +121,25 @@ def check(
 
         raise UsageError("a parity check needs --checkpoint (the PyTorch checkpoint the artifact came from) or "
                          "--reference (reference.npz or another model); or pass --lint for the TensorRT lint alone")
-    from dataclasses import replace
-
     from eemkit.data import DEFAULT_DATA
-    from eemkit.eval.parity import DEFAULT_TOLERANCES, check_artifact
-    from eemkit.export.metadata import read_onnx_metadata
+    from eemkit.eval.parity import check_artifact
 
     fallback = None
     if classes and input_size:
         from eemkit.runtime import foreign_meta
 
-        fallback = foreign_meta(classes.split(","), input_size, color)
-    tol = None
-    if any(v is not None for v in (min_agreement, max_acc_drop, max_avg_drop)):
-        meta = read_onnx_metadata(artifact) if artifact.suffix == ".onnx" and artifact.is_file() else None
-        base = DEFAULT_TOLERANCES.get((meta or {}).get("precision", "unknown"), DEFAULT_TOLERANCES["unknown"])
-        tol = replace(base, **{k: v for k, v in dict(min_agreement=min_agreement, max_acc_drop=max_acc_drop,
-                                                         max_avg_drop=max_avg_drop).items() if v is not None})
+        fallback = foreign_meta(classes.split(","), input_size, color.value, _floats(mean, "--mean"), _floats(std, "--std"))
+    format, device = either(data_format, format_old, "ferplus", "--data-format and --format"), device.value
+    # the library picks the base tolerance from the artifact's real precision (ONNX metadata or engine sidecar)
+    overrides = dict(min_agreement=min_agreement, max_acc_drop=max_acc_drop, max_avg_drop=max_avg_drop)
     if reference is not None:
         from eemkit.eval.compare import check_reference
 
-        r = check_reference(artifact, reference, data, format, split, tol, limit, threads, device, checkpoint, fallback)
+        r = check_reference(artifact, reference, data, format, split, None, limit, threads, device, checkpoint, fallback,
+                            overrides=overrides)
     else:
-        r = check_artifact(artifact, checkpoint, data or DEFAULT_DATA, format, split, tol, fallback, limit, threads=threads,
-                           device=device)
+        r = check_artifact(artifact, checkpoint, data or DEFAULT_DATA, format, split, None, fallback, limit, threads=threads,
+                           device=device, overrides=overrides)
     if json_out:
         print_json(r)
     else:

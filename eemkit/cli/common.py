@@ -6,11 +6,13 @@ import functools
 import json
 import math
 import sys
+from enum import Enum
 from typing import Any, Callable
 
 import typer
 from rich.console import Console
 
+from eemkit.config_checks import CHOICES
 from eemkit.errors import EemkitError, missing_train_extra
 
 console = Console()
@@ -65,3 +67,65 @@ def make_progress(transient: bool = True):
 
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
                     TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, transient=transient)
+
+
+class DataFormat(str, Enum):
+    """Dataset layouts (`--data-format`)."""
+
+    ferplus = "ferplus"
+    rafdb = "rafdb"
+    affectnet = "affectnet"
+    affectnet7 = "affectnet7"
+    fer2013 = "fer2013"
+    folder = "folder"
+
+
+class Device(str, Enum):
+    """Where a runtime command runs the model (`--device`): ONNX Runtime's execution provider; engines
+    always run on the GPU."""
+
+    cpu = "cpu"
+    cuda = "cuda"
+    tensorrt = "tensorrt"
+
+
+class LabelMode(str, Enum):
+    """FER+ label rules (eemkit.data.datasets.LABEL_MODES)."""
+
+    majority = "majority"
+    argmax = "argmax"
+    probability = "probability"
+
+
+class Loss(str, Enum):
+    """Training losses (eemkit.losses.LOSSES)."""
+
+    ce = "ce"
+    reg = "reg"
+    adareg = "adareg"
+    center = "center"
+    focal = "focal"
+    ldam = "ldam"
+
+
+# the config's own closed choices (torch-free): where training runs and in which precision
+TrainDevice = Enum("TrainDevice", {c: c for c in CHOICES["optim"]["device"]}, type=str)
+TrainPrecision = Enum("TrainPrecision", {c: c for c in CHOICES["optim"]["precision"]}, type=str)
+
+DATA_FORMAT_HELP = "Dataset layout (default: ferplus)."
+DEVICE_HELP = "cpu | cuda | tensorrt: ONNX Runtime's execution provider (engines always run on the GPU)."
+
+
+def either(new: Any, old: Any, default: Any = None, names: str = "") -> Any:
+    """The value of an option's new spelling, else of its old hidden alias (kept for one release), else
+    `default`. Raises UsageError when both spellings are given different values."""
+    if new is not None and old is not None and _value(new) != _value(old):
+        from eemkit.errors import UsageError
+
+        raise UsageError(f"{names or 'an option'} given twice with different values ({_value(new)!r}, {_value(old)!r})")
+    chosen = new if new is not None else (old if old is not None else default)
+    return _value(chosen)
+
+
+def _value(v: Any) -> Any:
+    return v.value if isinstance(v, Enum) else v

@@ -2,37 +2,25 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
-from eemkit.cli.common import console, print_json, user_errors
+from eemkit.cli.common import DATA_FORMAT_HELP, DataFormat, LabelMode, console, either, print_json, user_errors
 
 app = typer.Typer(help="Inspect datasets on disk.", no_args_is_help=True, pretty_exceptions_enable=False)
-
-
-class Format(str, Enum):
-    ferplus = "ferplus"
-    rafdb = "rafdb"
-    affectnet = "affectnet"
-    affectnet7 = "affectnet7"
-    fer2013 = "fer2013"
-    folder = "folder"
-
-
-class LabelMode(str, Enum):
-    majority = "majority"
-    argmax = "argmax"
-    probability = "probability"
 
 
 @app.command("stats")
 @user_errors
 def stats(
-    path: Annotated[Path, typer.Argument(help="Dataset root folder (FER+: the folder holding FER2013Train/ ...).")],
-    format: Annotated[str, typer.Option("--format", "-f", help="ferplus | rafdb | affectnet | affectnet7 | fer2013 | folder")] = "ferplus",
+    path: Annotated[Optional[Path], typer.Argument(metavar="DATA", hidden=True, show_default=False,
+                                                   help="Dataset root (old spelling of --data).")] = None,
+    data: Annotated[Optional[Path], typer.Option("--data", help="Dataset root (FER+: the folder holding FER2013Train/ ...; "
+                                                 "default: $EEMKIT_DATA or ../shared/data/ferplus).")] = None,
+    data_format: Annotated[Optional[DataFormat], typer.Option("--data-format", help=DATA_FORMAT_HELP)] = None,
+    format_old: Annotated[Optional[DataFormat], typer.Option("--format", "-f", hidden=True)] = None,
     label_mode: Annotated[LabelMode, typer.Option(help="FER+ label rule.")] = LabelMode.majority,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
@@ -41,7 +29,10 @@ def stats(
 
     from eemkit.data.stats import dataset_stats
 
-    s = dataset_stats(path, format, label_mode.value)
+    from eemkit.data import DEFAULT_DATA
+
+    format = either(data_format, format_old, "ferplus", "--data-format and --format")
+    s = dataset_stats(either(data, path, DEFAULT_DATA, "--data and DATA"), format, label_mode.value)
     if json_out:
         print_json(s)
         return

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from eemkit.cli.common import console, err_console, print_json, user_errors
+from eemkit.cli.common import DEVICE_HELP, Device, either, console, err_console, print_json, user_errors
 
 
 def render_pipeline(res: dict) -> None:
@@ -27,8 +27,9 @@ def render_pipeline(res: dict) -> None:
 def demo(
     source: Annotated[str, typer.Option("--source", "-s", help="Camera index, /dev/videoN, csi://N (Jetson), rtsp://..., a video file or file://PATH.")] = "0",
     model: Annotated[Optional[Path], typer.Option("--model", "-m", help="Checkpoint, ONNX or engine (default: the shipped INT8 student).")] = None,
-    headless: Annotated[bool, typer.Option("--headless", help="No window (servers, CI); use with --output.")] = False,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the annotated video (.mp4).")] = None,
+    headless: Annotated[bool, typer.Option("--headless", help="No window (servers, CI); use with --out.")] = False,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write the annotated video (.mp4).")] = None,
+    output_old: Annotated[Optional[Path], typer.Option("--output", hidden=True)] = None,
     records: Annotated[Optional[Path], typer.Option("--records", help="Write per-frame face records as JSON lines.")] = None,
     max_frames: Annotated[Optional[int], typer.Option("--max-frames", min=1)] = None,
     detect_every: Annotated[int, typer.Option("--detect-every", min=1, help="Run the face detector every N frames (tracking in between).")] = 2,
@@ -38,15 +39,16 @@ def demo(
     class_prior: Annotated[str, typer.Option("--class-prior", help="Operating point: train | uniform | a JSON file {class: weight}.")] = "train",
     serve: Annotated[Optional[str], typer.Option("--serve", help="HOST:PORT: serve the annotated video as MJPEG with a live page "
                                                  "and /records.json (0.0.0.0:8080 for the network); implies --headless without a GUI.")] = None,
-    device: Annotated[str, typer.Option("--device", help="cpu | cuda | tensorrt: ONNX Runtime's execution provider.")] = "cpu",
+    device: Annotated[Device, typer.Option("--device", help=DEVICE_HELP)] = Device.cpu,
 ) -> None:
     """Show every face with a box coloured by its coarse expression, the fine label and confidence, frames/s
     and per-stage milliseconds. `q` or Esc quits."""
     from eemkit.demo.app import gui_available, run_demo
 
     headless = headless or (serve is not None and not gui_available())
+    output = either(out, output_old, None, "--out and --output")
     res = run_demo(model, source, headless, output, records, max_frames, threads, detect_every, smoothing,
-                   log=lambda s: err_console.print(s, highlight=False), class_prior=class_prior, serve=serve, device=device)
+                   log=lambda s: err_console.print(s, highlight=False), class_prior=class_prior, serve=serve, device=device.value)
     if json_out:
         print_json(res)
     else:

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from eemkit.cli.common import console, print_json, user_errors
+from eemkit.cli.common import DATA_FORMAT_HELP, DEVICE_HELP, DataFormat, Device, console, either, print_json, user_errors
 
 
 def render_metrics(m: dict, title: str) -> None:
@@ -71,9 +71,10 @@ def render_robustness(rows: list[dict], priors: list[str]) -> None:
 def eval_cmd(
     model: Annotated[Path, typer.Argument(help="A checkpoint (.pt), ONNX model or TensorRT engine.")],
     data: Annotated[Optional[Path], typer.Option("--data", help="Dataset root (default: $EEMKIT_DATA or ../shared/data/ferplus).")] = None,
-    format: Annotated[str, typer.Option("--format")] = "ferplus",
+    data_format: Annotated[Optional[DataFormat], typer.Option("--data-format", help=DATA_FORMAT_HELP)] = None,
+    format_old: Annotated[Optional[DataFormat], typer.Option("--format", hidden=True)] = None,
     split: Annotated[str, typer.Option("--split", help="train | valid | test")] = "test",
-    out: Annotated[Optional[Path], typer.Option("--out", help="Folder for metrics.json and the confusion / robustness plots.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for metrics.json and the confusion / robustness plots.")] = None,
     class_prior: Annotated[Optional[list[str]], typer.Option("--class-prior", help="Operating point(s) to score: train | "
                                                              "uniform | a JSON file; repeatable (default: train and uniform).")] = None,
     robustness: Annotated[bool, typer.Option("--robustness", help="Also score shifted/rescaled framing, rotation, "
@@ -81,7 +82,7 @@ def eval_cmd(
     conditions: Annotated[Optional[str], typer.Option("--conditions", help="Comma-separated subset of the robustness conditions.")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Score only the first N images.")] = None,
     threads: Annotated[Optional[int], typer.Option("--threads", min=1)] = None,
-    device: Annotated[str, typer.Option("--device", help="cpu | cuda | tensorrt (ONNX Runtime's execution provider; engines always run on the GPU).")] = "cpu",
+    device: Annotated[Device, typer.Option("--device", help=DEVICE_HELP)] = Device.cpu,
     skip_bad: Annotated[bool, typer.Option("--skip-bad")] = False,
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -92,6 +93,7 @@ def eval_cmd(
     from eemkit.data import DEFAULT_DATA
     from eemkit.eval.evaluate import evaluate_model
 
+    format, device = either(data_format, format_old, "ferplus", "--data-format and --format"), device.value
     out_dir = out if out is not None else model.parent / f"eval-{split}"
     conds = None
     if robustness or conditions:

@@ -16,6 +16,11 @@ def info(json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] =
     from eemkit.runtime.env import environment_info
 
     d = environment_info()
+    if d.get("torch"):  # training needs torch; a runtime-only install has no backbones to list
+        from eemkit.models import STUDENT_BACKBONES, backbone_names
+
+        d["backbones"] = backbone_names()
+        d["student_backbones"] = list(STUDENT_BACKBONES)
     if json_out:
         print_json(d)
         return

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from eemkit.cli.common import console, err_console, print_json, user_errors
+from eemkit.cli.common import DEVICE_HELP, Device, console, err_console, print_json, user_errors
 
 
 @user_errors
@@ -22,7 +22,7 @@ def predict(
     class_prior: Annotated[str, typer.Option("--class-prior", help="Operating point: train (the training set's class "
                                              "prior) | uniform (prior removed) | a JSON file {class: weight}.")] = "train",
     crops: Annotated[bool, typer.Option("--crops", help="The images are already face crops: no detection, no margin.")] = False,
-    device: Annotated[str, typer.Option("--device", help="cpu | cuda | tensorrt: ONNX Runtime's execution provider.")] = "cpu",
+    device: Annotated[Device, typer.Option("--device", help=DEVICE_HELP)] = Device.cpu,
 ) -> None:
     """Detect every face, classify its fine and coarse expression, and write records (file, frame, box,
     labels, probabilities). Images without a face, and files that cannot be read, are reported, not an error
@@ -30,7 +30,7 @@ def predict(
     from eemkit.demo.app import predict as run_predict
 
     res = run_predict(model, inputs, annotate, threads, margin, log=lambda s: err_console.print(s, highlight=False),
-                      class_prior=class_prior, crops=crops, device=device, csv_path=csv_out)
+                      class_prior=class_prior, crops=crops, device=device.value, csv_path=csv_out)
     if json_out:
         print_json(res)
         return

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from eemkit.cli.common import console, err_console, make_progress, print_json, user_errors
+from eemkit.cli.common import (DATA_FORMAT_HELP, DataFormat, LabelMode, Loss, TrainDevice, TrainPrecision, console, either,
+                               err_console, make_progress, print_json, user_errors)
 
 app = typer.Typer(help="Train the teacher (KTN) or the student (STSN).", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -15,10 +17,11 @@ app = typer.Typer(help="Train the teacher (KTN) or the student (STSN).", no_args
 Preset = Annotated[Optional[str], typer.Option("--preset", "--config", help="Shipped preset name or a YAML config file.")]
 Sets = Annotated[Optional[list[str]], typer.Option("--set", help="Override any config key: section.key=value (repeatable).")]
 Data = Annotated[Optional[Path], typer.Option("--data", help="Dataset root (default: $EEMKIT_DATA or ../shared/data/ferplus).")]
-Fmt = Annotated[Optional[str], typer.Option("--format", help="ferplus | rafdb | affectnet | affectnet7 | fer2013 | folder")]
+Fmt = Annotated[Optional[DataFormat], typer.Option("--data-format", help=DATA_FORMAT_HELP)]
+FmtOld = Annotated[Optional[DataFormat], typer.Option("--format", hidden=True)]
 Out = Annotated[Optional[Path], typer.Option("--out", help="Run folder for checkpoints and metrics.")]
-Backbone = Annotated[Optional[str], typer.Option("--backbone", help="Backbone name (see `eemkit info`); resnet18 by default.")]
-Loss = Annotated[Optional[str], typer.Option("--loss", help="ce | reg | adareg | center | focal | ldam")]
+Backbone = Annotated[Optional[str], typer.Option("--backbone", help="Backbone name (`eemkit info` lists them); resnet18 by default.")]
+LossOpt = Annotated[Optional[Loss], typer.Option("--loss", help="Training loss.")]
 Epochs = Annotated[Optional[int], typer.Option("--epochs")]
 Batch = Annotated[Optional[int], typer.Option("--batch-size")]
 Lr = Annotated[Optional[float], typer.Option("--lr")]
@@ -27,17 +30,18 @@ Seed = Annotated[Optional[int], typer.Option("--seed")]
 Threads = Annotated[Optional[int], typer.Option("--threads", help="CPU threads (0: torch default).")]
 Limit = Annotated[Optional[int], typer.Option("--limit", help="Use only the first N training images.")]
 MaxSteps = Annotated[Optional[int], typer.Option("--max-steps", help="Cap the steps per epoch.")]
-LabelMode = Annotated[Optional[str], typer.Option("--label-mode", help="FER+ training targets: majority | argmax | probability")]
-Resume = Annotated[bool, typer.Option("--resume", help="Continue the run in --out exactly where it stopped.")]
+LabelModeOpt = Annotated[Optional[LabelMode], typer.Option("--label-mode", help="FER+ training targets.")]
+Resume = Annotated[bool, typer.Option("--resume", help="Continue the run in --out exactly where it stopped (its config.yaml "
+                                       "gives every setting not passed again).")]
 NoCoarse = Annotated[bool, typer.Option("--no-coarse", help="Ablation: no C-F labels (fine stream only).")]
 Pretrained = Annotated[bool, typer.Option("--pretrained", help="ImageNet weights from torchvision's local cache.")]
 SmallStem = Annotated[bool, typer.Option("--small-stem", help="Drop the first stride-2 step (48-112 px faces).")]
 Balanced = Annotated[bool, typer.Option("--balanced", help="Class-balanced sampling.")]
 SkipBad = Annotated[bool, typer.Option("--skip-bad", help="Skip unreadable images instead of stopping.")]
 Json = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
-Device = Annotated[Optional[str], typer.Option("--device", help="auto | cpu | cuda")]
-Precision = Annotated[Optional[str], typer.Option("--precision", help="auto (bf16 where the CPU has AMX/AVX512-BF16 or the "
-                                                  "GPU has bf16) | fp32 | bf16")]
+DeviceOpt = Annotated[Optional[TrainDevice], typer.Option("--device", help="Where to train.")]
+PrecisionOpt = Annotated[Optional[TrainPrecision], typer.Option("--precision", help="auto: bf16 where the CPU has "
+                                                                "AMX/AVX512-BF16 or the GPU has bf16.")]
 Init = Annotated[Optional[Path], typer.Option("--init", help="Start from this checkpoint's weights (same stage and "
                                               "backbone; new optimiser and schedule): fine-tuning, longer schedules.")]
 
@@ -102,6 +106,7 @@ def _overrides(stage: str, sets: list[str] | None, **opts) -> list[dict]:
     ov: list[dict] = [{"stage": stage}]
     ov += [parse_override(s) for s in sets or []]
     for k, v in opts.items():
+        v = v.value if isinstance(v, Enum) else v
         if k in mapping and v is not None:
             ov.append(parse_override(f"{mapping[k]}={v}") if not isinstance(v, (str, Path)) else _set(mapping[k], str(v)))
         elif k in flags and v:
@@ -120,15 +125,10 @@ def _set(key: str, value) -> dict:
 
 
 def _run(stage: str, preset: str | None, sets: list[str] | None, resume: bool, json_out: bool, **opts) -> None:
-    from eemkit.config import resolve_config
+    from eemkit.config import resolve_stage_config
     from eemkit.train.loop import summarize, train
 
-    overrides = _overrides(stage, sets, **opts)
-    cfg = resolve_config(preset, overrides)
-    if cfg.stage != stage:
-        cfg = resolve_config(preset, overrides + [{"stage": stage}])
-    if cfg.out == "runs/teacher" and stage == "student":
-        cfg = resolve_config(preset, overrides + [{"out": "runs/student"}])
+    cfg = resolve_stage_config(stage, preset, _overrides(stage, sets, **opts))
     reporter = RichReporter()
     try:
         result = train(cfg, resume=resume, reporter=reporter)
@@ -145,15 +145,18 @@ def _run(stage: str, preset: str | None, sets: list[str] | None, resume: bool, j
 
 @app.command("teacher")
 @user_errors
-def teacher(preset: Preset = None, sets: Sets = None, data: Data = None, format: Fmt = None, out: Out = None,
-            backbone: Backbone = None, loss: Loss = None, epochs: Epochs = None, batch_size: Batch = None, lr: Lr = None,
+def teacher(preset: Preset = None, sets: Sets = None, data: Data = None, format: Fmt = None, format_old: FmtOld = None, out: Out = None,
+            backbone: Backbone = None, loss: LossOpt = None, epochs: Epochs = None, batch_size: Batch = None, lr: Lr = None,
             input_size: Size = None, seed: Seed = None, threads: Threads = None, limit: Limit = None,
-            max_steps: MaxSteps = None, label_mode: LabelMode = None, resume: Resume = False, no_coarse: NoCoarse = False,
+            max_steps: MaxSteps = None, label_mode: LabelModeOpt = None, resume: Resume = False, no_coarse: NoCoarse = False,
             pretrained: Pretrained = False, small_stem: SmallStem = False, balanced: Balanced = False,
-            skip_bad: SkipBad = False, json_out: Json = False, device: Device = None, init: Init = None,
-            precision: Precision = None) -> None:
+            skip_bad: SkipBad = False, json_out: Json = False, device: DeviceOpt = None, init: Init = None,
+            precision: PrecisionOpt = None) -> None:
     """Train the KTN teacher: two backbones, fine + coarse streams, lambda_f CE + lambda_A AdaReg + lambda_c CE."""
-    _run("teacher", preset, sets, resume, json_out, data=data, format=format, out=out, backbone=backbone, loss=loss,
+    from eemkit.config import resume_preset
+
+    preset = resume_preset(preset, resume, out)
+    _run("teacher", preset, sets, resume, json_out, data=data, format=either(format, format_old, None, "--data-format and --format"), out=out, backbone=backbone, loss=loss,
          epochs=epochs, batch_size=batch_size, lr=lr, input_size=input_size, seed=seed, threads=threads, limit=limit,
          max_steps=max_steps, label_mode=label_mode, no_coarse=no_coarse, pretrained=pretrained,
          small_stem=small_stem, balanced=balanced, skip_bad=skip_bad, device=device, init=init, precision=precision)
@@ -164,16 +167,19 @@ def teacher(preset: Preset = None, sets: Sets = None, data: Data = None, format:
 def student(teacher: Annotated[Optional[Path], typer.Option("--teacher", help="Teacher: a checkpoint (best.pt), an exported "
                                                               "model (.onnx) or saved teacher outputs (.npz).")] = None,
             no_distill: Annotated[bool, typer.Option("--no-distill", help="Train without the teacher (CE with C-F labels).")] = False,
-            preset: Preset = None, sets: Sets = None, data: Data = None, format: Fmt = None, out: Out = None,
-            backbone: Backbone = None, loss: Loss = None, epochs: Epochs = None, batch_size: Batch = None, lr: Lr = None,
+            preset: Preset = None, sets: Sets = None, data: Data = None, format: Fmt = None, format_old: FmtOld = None, out: Out = None,
+            backbone: Backbone = None, loss: LossOpt = None, epochs: Epochs = None, batch_size: Batch = None, lr: Lr = None,
             input_size: Size = None, seed: Seed = None, threads: Threads = None, limit: Limit = None,
-            max_steps: MaxSteps = None, label_mode: LabelMode = None, resume: Resume = False, no_coarse: NoCoarse = False,
+            max_steps: MaxSteps = None, label_mode: LabelModeOpt = None, resume: Resume = False, no_coarse: NoCoarse = False,
             pretrained: Pretrained = False, small_stem: SmallStem = False, balanced: Balanced = False,
-            skip_bad: SkipBad = False, json_out: Json = False, device: Device = None, init: Init = None,
-            precision: Precision = None) -> None:
+            skip_bad: SkipBad = False, json_out: Json = False, device: DeviceOpt = None, init: Init = None,
+            precision: PrecisionOpt = None) -> None:
     """Train the STSN student on one shared backbone, distilled from a frozen teacher (eq. 8)."""
-    _run("student", preset, [*(sets or []), *([] if loss else ["loss.loss=ce"] if not preset else [])], resume, json_out,
-         teacher=teacher, no_distill=no_distill, data=data, format=format, out=out, backbone=backbone, loss=loss,
+    from eemkit.config import resume_preset
+
+    preset = resume_preset(preset, resume, out)
+    _run("student", preset, sets, resume, json_out,
+         teacher=teacher, no_distill=no_distill, data=data, format=either(format, format_old, None, "--data-format and --format"), out=out, backbone=backbone, loss=loss,
          epochs=epochs, batch_size=batch_size, lr=lr, input_size=input_size, seed=seed, threads=threads, limit=limit,
          max_steps=max_steps, label_mode=label_mode, no_coarse=no_coarse, pretrained=pretrained,
          small_stem=small_stem, balanced=balanced, skip_bad=skip_bad, device=device, init=init, precision=precision)

@@ -9,7 +9,7 @@ from typing import Callable
 
 import numpy as np
 
-from eemkit.demo.detect import create_detector
+from eemkit.runtime.faces import create_detector
 from eemkit.demo.outputs import annotated_names, write_image, write_records_csv
 from eemkit.demo.pipeline import FramePipeline, draw
 from eemkit.errors import EemkitError, UsageError
@@ -173,15 +173,15 @@ def run_demo(model: str | Path | None, source: str, headless: bool = False, outp
     from eemkit.runtime import open_runner
 
     if not headless and not gui_available():
-        raise UsageError("this OpenCV has no GUI (opencv-python-headless): pass --headless --output out.mp4, "
+        raise UsageError("this OpenCV has no GUI (opencv-python-headless): pass --headless --out out.mp4, "
                          "or install a GUI build: pip uninstall -y opencv-python-headless && pip install 'eemkit[gui]'")
     if output is not None and str(output).split(":/")[0] in STREAM_SCHEMES:
-        raise UsageError(f"--output writes a video file; to stream use --serve HOST:PORT (MJPEG over HTTP), or RTSP/RTP "
+        raise UsageError(f"--out writes a video file; to stream use --serve HOST:PORT (MJPEG over HTTP), or RTSP/RTP "
                          f"through GStreamer as in deploy/streaming.md (not {output})")
     from eemkit.io_utils import check_output_file
 
     if output is not None:
-        check_output_file(output, "--output video")
+        check_output_file(output, "--out video")
     if records_path is not None:
         check_output_file(records_path, "--records file")
     rec_fh = open(records_path, "w") if records_path else None  # a stream: records survive a crash of a live demo

@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from eemkit.demo.detect import Face, FaceDetector, crop_face
+from eemkit.runtime.faces import Face, FaceDetector, crop_face, iou
 from eemkit.runtime.base import Runner
 
 STAGES = ("detect", "preprocess", "infer", "postprocess")
@@ -24,14 +24,6 @@ COARSE_COLORS = {"positive": (40, 200, 40), "negative": (220, 40, 40), "neutral"
 def softmax(z: np.ndarray) -> np.ndarray:
     e = np.exp(z - z.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
-
-
-def iou(a: tuple, b: tuple) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    ix, iy = max(0, min(ax + aw, bx + bw) - max(ax, bx)), max(0, min(ay + ah, by + bh) - max(ay, by))
-    inter = ix * iy
-    return inter / max(aw * ah + bw * bh - inter, 1)
 
 
 @dataclass
@@ -137,9 +129,6 @@ class FramePipeline:
         self._age_tracks(matched)
         return results
 
-    def reset(self) -> None:
-        self.tracks, self._frame = [], 0
-
     def stage_ms(self) -> dict[str, float]:
         return {s: float(np.mean(v)) if v else 0.0 for s, v in self.timings.items()}
 
@@ -164,9 +153,9 @@ def draw(rgb: np.ndarray, results: list[FaceResult], fps: float | None = None, s
 def bench_pipeline(models: list[Path], video: Path, threads: int | None = None, detect_every: int = 1,
                    log: Callable[[str], None] = lambda s: None) -> dict:
     """Time the whole per-frame path on a video for each model: frames/s and per-stage ms."""
-    from eemkit.bench.run import machine_info
+    from eemkit.runtime.env import machine_info
     from eemkit.demo.capture import open_source
-    from eemkit.demo.detect import create_detector
+    from eemkit.runtime.faces import create_detector
     from eemkit.runtime import open_runner
 
     rows = []

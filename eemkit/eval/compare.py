@@ -6,9 +6,11 @@ verdict as the checkpoint parity check (eemkit.eval.parity)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 
+from eemkit.artifact import ArtifactMeta
 from eemkit.errors import UsageError
 from eemkit.eval.parity import Tolerance, parity_report
 
@@ -16,7 +18,7 @@ from eemkit.eval.parity import Tolerance, parity_report
 def _same_model_family(art, classes: list[str], sha: str | None, what: str) -> None:
     if list(art.labels.fine) != list(classes):
         raise UsageError(f"{art.path} predicts {list(art.labels.fine)} but {what} has {list(classes)}")
-    made_from = art.meta.get("checkpoint_sha256")
+    made_from = art.meta.checkpoint_sha256
     if made_from and sha and made_from != sha:
         raise UsageError(f"{art.path} was exported from another checkpoint (sha256 {made_from[:12]}...) than {what} "
                          f"({sha[:12]}...): compare artifacts of the same export")
@@ -33,10 +35,11 @@ def _checkpoint_hash(art, checkpoint: str | Path | None) -> None:
 def check_reference(artifact: str | Path, reference: str | Path, data: str | Path | None = None, fmt: str = "ferplus",
                     split: str = "test", tolerance: Tolerance | None = None, limit: int | None = None,
                     threads: int | None = None, device: str = "cpu", checkpoint: str | Path | None = None,
-                    fallback_meta: dict | None = None) -> dict:
+                    fallback_meta: ArtifactMeta | None = None, overrides: Mapping[str, float | None] | None = None) -> dict:
     """Compare `artifact` with `reference`: a reference.npz (its images, labels and PyTorch outputs) or another
     model file (.onnx / .engine / .pt) run on `data`'s split, or without data on seeded synthetic images
-    (agreement only). Returns the parity report ("passed", "failures"); UsageError for mismatched classes,
+    (agreement only). Tolerance: `tolerance`, else the default of the artifact's precision with `overrides`.
+    Returns the parity report ("passed", "failures"); UsageError for mismatched classes,
     preprocessing or checkpoint hashes."""
     from eemkit.runtime import open_runner
 
@@ -58,15 +61,15 @@ def check_reference(artifact: str | Path, reference: str | Path, data: str | Pat
             a = art.infer_prepared(ref["images"][:n], raw=True)
         r = {"fine_logits": ref["fine_logits"][:n], "coarse_logits": ref["coarse_logits"][:n]}
         return parity_report(dict(head, split=f"{meta['source']} images of {ref_path.name}"), r, a, ref["labels"][:n],
-                             art.labels, art.precision, tolerance)
+                             art.labels, art.precision, tolerance, overrides)
     other = open_runner(ref_path, threads=threads)
-    _same_model_family(art, list(other.labels.fine), other.meta.get("checkpoint_sha256"), str(ref_path))
+    _same_model_family(art, list(other.labels.fine), other.meta.checkpoint_sha256, str(ref_path))
     images, y, where = _comparison_images(art, other, data, fmt, split, limit)
     with art, other:
         a = art.infer_prepared(images[0], raw=True)
         r = other.infer_prepared(images[1], raw=True)
     head.update(split=where, reference_runtime=other.name, reference_precision=other.precision)
-    return parity_report(head, r, a, y, art.labels, art.precision, tolerance)
+    return parity_report(head, r, a, y, art.labels, art.precision, tolerance, overrides)
 
 
 def _comparison_images(art, other, data, fmt: str, split: str, limit: int | None):

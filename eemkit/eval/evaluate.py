@@ -51,11 +51,13 @@ def evaluate_checkpoint(ckpt_path: str | Path, data_path: str | Path, fmt: str, 
     """Metrics of a checkpoint on one split; with out_dir, writes confusion.png and metrics.json there."""
     import json
 
-    from eemkit.train.checkpoint import build_from_checkpoint
+    from eemkit.artifact import Checkpoint
+    from eemkit.models import build_model
 
-    model, ckpt = build_from_checkpoint(ckpt_path)
-    labels = LabelSpace.from_dict(ckpt["labels"])
-    spec = PreprocessSpec.from_dict(ckpt["preprocess"])
+    ckpt = Checkpoint.load(ckpt_path)
+    model = build_model(ckpt)
+    labels = ckpt.label_space
+    spec = PreprocessSpec.from_dict(ckpt.preprocess)
     data = load_split(data_path, fmt, split, spec, label_mode, skip_bad=skip_bad, progress=progress)
     check_same_classes(labels, data.labels)
     metrics = evaluate_imageset(model, data, labels, batch)

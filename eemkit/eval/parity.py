@@ -7,13 +7,14 @@ and the cosine similarity of the logit vectors, against tolerances per precision
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 
 from eemkit.data.datasets import load_split
+from eemkit.artifact import ArtifactMeta
 from eemkit.errors import UsageError
 from eemkit.eval.metrics import classification_metrics
 
@@ -33,6 +34,18 @@ DEFAULT_TOLERANCES = {
 }
 
 
+def resolve_tolerance(precision: str, overrides: Mapping[str, float | None] | None = None) -> Tolerance:
+    """The default tolerance of the artifact's real `precision` (fp32 | fp16 | int8; anything else: the
+    "unknown" rule), with the non-None `overrides` (min_agreement, max_acc_drop, max_avg_drop) replacing its
+    fields. Raises UsageError for an override key that is not a tolerance field."""
+    base = DEFAULT_TOLERANCES.get(precision, DEFAULT_TOLERANCES["unknown"])
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    bad = sorted(set(given) - set(asdict(base)))
+    if bad:
+        raise UsageError(f"unknown tolerance {bad[0]!r}; choose from: {', '.join(asdict(base))}")
+    return replace(base, **given)
+
+
 def compare_logits(ref: np.ndarray, got: np.ndarray) -> dict:
     """Agreement and distance statistics between two (N, K) logit arrays."""
     agree = float(100.0 * (ref.argmax(1) == got.argmax(1)).mean())
@@ -47,18 +60,20 @@ def compare_logits(ref: np.ndarray, got: np.ndarray) -> dict:
 
 
 def check_artifact(artifact: str | Path, checkpoint: str | Path, data: str | Path, fmt: str = "ferplus",
-                   split: str = "test", tolerance: Tolerance | None = None, fallback_meta: dict | None = None,
+                   split: str = "test", tolerance: Tolerance | None = None, fallback_meta: ArtifactMeta | None = None,
                    limit: int | None = None, skip_bad: bool = False, threads: int | None = None,
-                   progress: Callable[[int, int], None] | None = None, device: str = "cpu") -> dict:
+                   progress: Callable[[int, int], None] | None = None, device: str = "cpu",
+                   overrides: Mapping[str, float | None] | None = None) -> dict:
     """Run `artifact` and `checkpoint` on the same split; returns the report with "passed" and "failures".
+    `tolerance` replaces the default of the artifact's precision; `overrides` replace some of its fields.
     Raises UsageError when the artifact's metadata names another checkpoint (by hash) or other classes."""
     from eemkit.runtime import open_runner
     from eemkit.runtime.torch_runner import TorchRunner
     from eemkit.hashing import file_sha256
 
     art = open_runner(artifact, device=device, threads=threads, fallback_meta=fallback_meta)
-    ref = TorchRunner(checkpoint, threads=threads, mirror=bool(art.meta.get("mirror_average", False)))
-    made_from = art.meta.get("checkpoint_sha256")
+    ref = TorchRunner(checkpoint, threads=threads, mirror=art.meta.mirror_average)
+    made_from = art.meta.checkpoint_sha256
     if made_from and made_from != file_sha256(checkpoint):
         raise UsageError(f"{artifact} was exported from another checkpoint (sha256 {made_from[:12]}...) than "
                          f"{checkpoint}; pass the checkpoint it came from")
@@ -73,16 +88,17 @@ def check_artifact(artifact: str | Path, checkpoint: str | Path, data: str | Pat
         a = art.infer_prepared(art_images)
     head = {"artifact": str(artifact), "checkpoint": str(checkpoint), "runtime": art.name, "precision": art.precision,
             "split": split}
-    return parity_report(head, r, a, ref_data.fine, ref.labels, art.precision, tolerance)
+    return parity_report(head, r, a, ref_data.fine, ref.labels, art.precision, tolerance, overrides)
 
 
 def parity_report(head: dict, r: dict, a: dict, y: np.ndarray | None, labels, precision: str,
-                  tolerance: Tolerance | None = None) -> dict:
+                  tolerance: Tolerance | None = None, overrides: Mapping[str, float | None] | None = None) -> dict:
     """Compare reference outputs `r` with the artifact's `a` ({"fine_logits", "coarse_logits"}) on the same
     images; `y`: labels (index in `labels.fine`, -1 unknown) or None. Accuracy tolerances need labels: without
-    them the report says so and fails rather than pass untested."""
+    them the report says so and fails rather than pass untested. The tolerance: `tolerance`, else the default of
+`precision` with `overrides` applied (resolve_tolerance)."""
     names, cidx, cnames = labels.fine, labels.coarse_index, labels.coarse
-    tol = tolerance or DEFAULT_TOLERANCES[precision if precision in DEFAULT_TOLERANCES else "unknown"]
+    tol = tolerance or resolve_tolerance(precision, overrides)
     report = dict(head, n=int(len(r["fine_logits"])), tolerance=asdict(tol),
                   fine=compare_logits(r["fine_logits"], a["fine_logits"]),
                   coarse=compare_logits(r["coarse_logits"], a["coarse_logits"]))

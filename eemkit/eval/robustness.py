@@ -109,8 +109,7 @@ def place_in_frame(img: np.ndarray, rng: np.random.Generator, frame: tuple[int, 
 def _demo_crops(images: Sequence[np.ndarray], seed: int, margin: float) -> tuple[list[np.ndarray | None], float]:
     """Each image through place_in_frame -> the demo's detector -> crop_face; None where no face
     overlaps the true box (IoU > 0.3). Returns (crops, recall %)."""
-    from eemkit.demo.detect import create_detector, crop_face
-    from eemkit.demo.pipeline import iou
+    from eemkit.runtime.faces import create_detector, crop_face, iou
 
     det = create_detector("haar")
     rng = np.random.default_rng(seed)

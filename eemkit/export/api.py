@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from eemkit.artifact import Checkpoint
 from eemkit.data.preprocess import PreprocessSpec, runtime_input
 from eemkit.errors import LintFailed, UsageError
 from eemkit.export import calibration as cal
@@ -20,8 +21,10 @@ from eemkit.export.onnx_export import check_out_path, convert_fp16, export_onnx
 from eemkit.export.quantize import METHODS, TARGETS, cache_key, quantize_int8
 from eemkit.export.trt_lint import lint_onnx, require_lint_pass
 from eemkit.io_utils import atomic_write_text, check_output_dir, ensure_dir, save_onnx
+from eemkit.formats import format_for
+from eemkit.hashing import file_sha256
 from eemkit.labels import LabelSpace
-from eemkit.train.checkpoint import build_from_checkpoint, file_sha256
+from eemkit.models import build_model
 
 CALIB_BATCH = 32  # TensorRT 10 implicit calibration batch (its calibration profile is fixed at it)
 
@@ -55,12 +58,12 @@ def _cache_dir(opts: ExportOptions) -> Path:
 
 
 def export_checkpoint(ckpt_path: str | Path, out_dir: str | Path, opts: ExportOptions,
-                      log: Callable[[str], None] = lambda s: None) -> dict:
+                      log: Callable[[str], None] = lambda s: None, checkpoint: Checkpoint | None = None) -> dict:
     """Export `ckpt_path` into `out_dir`; returns the export manifest (also written as export.json).
 
     Raises UsageError for a non-eemkit checkpoint, a missing/read-only output folder, INT8 without
     calibration data or with too few images, calibration images of another class set or size, and
-    EemkitError for --format engine where TensorRT or a GPU is missing, and LintFailed (exit code 5)
+    EemkitError for --to engine where TensorRT or a GPU is missing, and LintFailed (exit code 5)
     when an --int8-target trt model breaks a TensorRT rule (export.json is written first).
     """
     out = _check_request(out_dir, opts)
@@ -68,12 +71,13 @@ def export_checkpoint(ckpt_path: str | Path, out_dir: str | Path, opts: ExportOp
         from eemkit.export.tensorrt import require_tensorrt
 
         require_tensorrt()  # fail before any work, with what to install
-    model, ckpt = build_from_checkpoint(ckpt_path)
+    ckpt = checkpoint or Checkpoint.load(ckpt_path)  # `checkpoint`: ckpt_path already loaded by the caller
+    model = build_model(ckpt)
     ensure_dir(out, "--out")
     check_out_path(out / "model.onnx")
     sha = file_sha256(ckpt_path)
-    labels = LabelSpace.from_dict(ckpt["labels"])
-    spec = PreprocessSpec.from_dict(ckpt["preprocess"])
+    labels = ckpt.label_space
+    spec = PreprocessSpec.from_dict(ckpt.preprocess)
     arts: dict[str, dict] = {}
     fp32 = export_onnx(model, ckpt, sha, out / "model.onnx", opts.opset, opts.probs, opts.uint8_input, mirror=opts.mirror_average)
     log(f"wrote {fp32}")
@@ -130,7 +134,7 @@ def _check_request(out_dir: str | Path, opts: ExportOptions) -> Path:
     if opts.int8_target not in TARGETS:
         raise UsageError(f"unknown INT8 target {opts.int8_target!r}; choose one of: {', '.join(TARGETS)}")
     if opts.int8 and not (opts.calib_data or opts.calib_manifest):
-        raise UsageError("--int8 needs a calibration set: pass --calib-data PATH (or --calib-manifest FILE)")
+        raise UsageError("--int8 needs a calibration set: pass --data PATH (or --calib-manifest FILE)")
     out = Path(out_dir)
     if not out.exists() and not out.parent.is_dir():
         raise UsageError(f"output folder {out.parent} does not exist")
@@ -140,7 +144,7 @@ def _check_request(out_dir: str | Path, opts: ExportOptions) -> Path:
 def _write_reference(model, fp32: Path, out: Path, labels: LabelSpace, spec: PreprocessSpec, opts: ExportOptions,
                      log: Callable[[str], None]) -> Path:
     """reference.npz for `eemkit check --reference`: the first REFERENCE_N calibration images (the INT8
-    step's manifest, or a class-balanced sample of --calib-data) with their labels, else seeded synthetic
+    step's manifest, or a class-balanced sample of --data) with their labels, else seeded synthetic
     images, and the PyTorch outputs on them."""
     from eemkit.export.reference import REFERENCE_N, synthetic_images, write_reference
 
@@ -193,7 +197,7 @@ def engine_from_onnx(onnx_path: str | Path, out_dir: str | Path, opts: ExportOpt
                        workspace_mb=opts.workspace_mb, timing_cache=out / "timing.cache", qdq=qdq, log=log)
     write_sidecar(eng, dict(meta, source_onnx=str(onnx_path), tensorrt=str(trt.__version__)))
     log(f"wrote {eng}")
-    res = {"onnx": str(onnx_path), "out_dir": str(out), "artifacts": {f"engine-{precision}": _entry(eng, precision)}}
+    res = {"onnx": str(onnx_path), "out_dir": str(out), "artifacts": {format_for("tensorrt", precision).name: _entry(eng, precision)}}
     atomic_write_text(out / "export.json", json.dumps(res, indent=2), what="export manifest")
     return res
 
@@ -243,7 +247,7 @@ def _build_engines(out: Path, arts: dict, spec: PreprocessSpec, opts: ExportOpti
         meta = dict(read_onnx_metadata(src) or {}, precision=precision, source_onnx=str(src), tensorrt=str(trt.__version__))
         write_sidecar(eng, meta)
         log(f"wrote {eng}")
-        built[f"engine-{precision}"] = _entry(eng, precision)
+        built[format_for("tensorrt", precision).name] = _entry(eng, precision)
     return built
 
 

@@ -94,7 +94,7 @@ def load_calibration_images(manifest: dict, labels: LabelSpace, spec: Preprocess
     made_for = manifest.get("preprocess")
     if made_for is not None and PreprocessSpec.from_dict(made_for) != spec:
         raise UsageError(f"calibration set was made for {made_for['input_size']} px {made_for['color']} input, "
-                         f"the model takes {spec.input_size} px {spec.color}; sample a new one with --calib-data")
+                         f"the model takes {spec.input_size} px {spec.color}; sample a new one with --data")
     root = data or manifest["dataset"]
     idx = index_split(root, manifest["format"], manifest["split"], manifest["label_mode"], check_files=False)
     by_name = {r.name: r for r in idx.records}

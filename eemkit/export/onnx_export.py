@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from eemkit import __version__
+from eemkit.artifact import Checkpoint
 from eemkit.data.preprocess import PreprocessSpec
 from eemkit.errors import UsageError
 from eemkit.export.metadata import embed
@@ -33,21 +34,21 @@ def check_out_path(path: str | Path) -> Path:
     return path
 
 
-def base_metadata(ckpt: dict, ckpt_sha: str, input_kind: str, probs: bool, mirror: bool = False) -> dict:
-    labels = LabelSpace.from_dict(ckpt["labels"])
+def base_metadata(ckpt: Checkpoint, ckpt_sha: str, input_kind: str, probs: bool, mirror: bool = False) -> dict:
+    labels = ckpt.label_space
     return {
         "format": "eemkit-artifact", "eemkit_version": __version__, "checkpoint_sha256": ckpt_sha,
         "classes": list(labels.fine), "coarse_classes": list(labels.coarse),
         "fine_to_coarse": labels.fine_to_coarse_map(), "coarse_index": list(labels.coarse_index),
-        "preprocess": ckpt["preprocess"], "input": input_kind,
+        "preprocess": ckpt.preprocess, "input": input_kind,
         "outputs": list(OUTPUTS + (PROB_OUTPUTS if probs else ())), "precision": "fp32",
-        "model_spec": ckpt["model_spec"], "stage": ckpt.get("stage"), "mirror_average": mirror,
+        "model_spec": ckpt.model_spec, "stage": ckpt.stage, "mirror_average": mirror,
         # the training label marginal and the logit adjustment it was trained with (--class-prior)
-        "class_prior": ckpt.get("class_prior"), "logit_adjust": float(ckpt.get("config", {}).get("loss", {}).get("logit_adjust", 0.0)),
+        "class_prior": ckpt.class_prior, "logit_adjust": ckpt.logit_adjust,
     }
 
 
-def export_onnx(model: torch.nn.Module, ckpt: dict, ckpt_sha: str, out_path: str | Path, opset: int = 17,
+def export_onnx(model: torch.nn.Module, ckpt: Checkpoint, ckpt_sha: str, out_path: str | Path, opset: int = 17,
                 probs: bool = False, uint8_input: bool = False, simplify: bool = True, mirror: bool = False) -> Path:
     """Export an EEMNet to ONNX with a dynamic batch and named outputs; returns the path.
 
@@ -60,7 +61,7 @@ def export_onnx(model: torch.nn.Module, ckpt: dict, ckpt_sha: str, out_path: str
     if opset < 17:
         raise UsageError(f"opset {opset} is too old; eemkit exports opset 17 or newer")
     out_path = check_out_path(out_path)
-    spec = PreprocessSpec.from_dict(ckpt["preprocess"])
+    spec = PreprocessSpec.from_dict(ckpt.preprocess)
     s = spec.input_size
     wrapper = ExportWrapper(model.eval(), probs, uint8_input, spec.mean, spec.std, spec.channels, mirror).eval()
     dummy = torch.zeros(2, s, s, spec.channels, dtype=torch.uint8) if uint8_input else torch.zeros(2, 3, s, s)

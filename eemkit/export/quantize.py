@@ -6,7 +6,7 @@ a CPU and the one for TensorRT differ (PLATFORM.md):
   trt: symmetric signed 8-bit activations and weights (what TensorRT's explicit quantization wants),
        biases kept in float (TensorRT dequantizes only INT8/FP8/INT4, never an INT32 bias) and the
        tail after the last Conv/Gemm (the logits) kept in float.
-Calibration methods: entropy, minmax, percentile. Named nodes can be kept in FP32.
+Calibration methods: minmax (the default, as in `eemkit export`), entropy, percentile. Named nodes can be kept in FP32.
 
 Results are cached on disk, keyed by the FP32 model's hash, the calibration manifest's hash, the
 target, the method and the excluded nodes; a reused cache is reported, never silent.
@@ -81,7 +81,7 @@ def cache_key(fp32_sha: str, manifest_sha: str, target: str, method: str, exclud
     return hashlib.sha256(body.encode()).hexdigest()[:24]
 
 
-def quantize_int8(fp32_path: str | Path, out_path: str | Path, calib_inputs: np.ndarray, method: str = "entropy",
+def quantize_int8(fp32_path: str | Path, out_path: str | Path, calib_inputs: np.ndarray, method: str = "minmax",
                   target: str = "cpu", exclude: list[str] | None = None, batch: int = 32,
                   cache_dir: str | Path | None = None, cache_key_str: str | None = None,
                   log: Callable[[str], None] | None = None) -> tuple[Path, bool]:

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from eemkit.data.preprocess import PreprocessSpec, eval_input
+from eemkit.artifact import ArtifactMeta
 from eemkit.errors import UsageError
 
 REFERENCE_N = 256  # enough for a top-1 agreement to 0.4 %, 1.3 MB at 71 px grey
@@ -59,8 +60,10 @@ def write_reference(model, images: np.ndarray, labels: np.ndarray | None, meta: 
 
 
 def save_reference(path: str | Path, images: np.ndarray, fine: np.ndarray, coarse: np.ndarray,
-                   labels: np.ndarray | None, meta: dict, source: str) -> Path:
+                   labels: np.ndarray | None, meta: ArtifactMeta | dict, source: str) -> Path:
     """Write reference.npz from outputs already computed (`meta`: the artifact metadata they belong to)."""
+    if isinstance(meta, ArtifactMeta):
+        meta = meta.to_dict()
     info = {k: meta.get(k) for k in ("classes", "coarse_classes", "coarse_index", "preprocess", "checkpoint_sha256")}
     info.update(source=source, n=int(len(images)), kind="eemkit-reference")
     y = np.full(len(images), -1, np.int64) if labels is None else np.asarray(labels, np.int64)

@@ -234,7 +234,7 @@ def _add_calibration(trt, builder, config, name: str, shape: tuple[int, ...], ca
     """The calibrator runs on its own profile fixed at the calibration batch: on the engine's profile it
     would run at the opt shape (batch 1) and see one image of each batch."""
     if calibration is None or not calibration.batches:
-        raise UsageError("INT8 from an FP32 ONNX on TensorRT 10 needs calibration data (--calib-data)")
+        raise UsageError("INT8 from an FP32 ONNX on TensorRT 10 needs calibration data (--data)")
     sizes = sorted({int(b.shape[0]) for b in calibration.batches})
     if len(sizes) != 1:
         raise UsageError(f"calibration batches must all have one size; got sizes {sizes}")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from eemkit.artifact import ArtifactMeta
 from eemkit.data.preprocess import PreprocessSpec, prepare_images, runtime_input
 from eemkit.errors import UsageError
 from eemkit.labels import LabelSpace
@@ -23,18 +24,18 @@ class Runner(ABC):
     name = "runner"
     max_batch: int | None = None  # the largest batch one call to the backend takes (an engine's profile); None: any
 
-    def __init__(self, path: str | Path, meta: dict) -> None:
+    def __init__(self, path: str | Path, meta: ArtifactMeta | dict) -> None:
         self.path = Path(path)
-        self.meta = meta
+        self.meta = meta if isinstance(meta, ArtifactMeta) else ArtifactMeta.from_dict(meta, self.path)
         try:
-            self.labels = LabelSpace(tuple(meta["classes"]), tuple(meta["coarse_classes"]))
-            self.spec = PreprocessSpec.from_dict(meta["preprocess"])
+            self.labels = self.meta.labels
+            self.spec = PreprocessSpec.from_dict(self.meta.preprocess)
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             what = f"lacks {err}" if isinstance(err, KeyError) else f"is malformed ({err})"
             raise UsageError(f"the eemkit metadata of {self.path} {what}; re-export the model with `eemkit export`") from None
-        self.input_kind: str = meta.get("input", "float_nchw")
-        self.precision: str = meta.get("precision", "fp32")
-        self.prior: PriorShift = prior_shift(meta, "train")
+        self.input_kind: str = self.meta.input
+        self.precision: str = self.meta.precision
+        self.prior: PriorShift = prior_shift(self.meta, "train")
         self.active = False
 
     def set_class_prior(self, choice: str | Path) -> "Runner":
@@ -87,6 +88,3 @@ class Runner(ABC):
     def infer_images(self, images: list[np.ndarray], raw: bool = False) -> dict[str, np.ndarray]:
         """Run raw RGB/grey uint8 images (any size) through the shared preprocess and the model."""
         return self.infer_prepared(prepare_images(images, self.spec), raw=raw)
-
-    def describe(self) -> str:
-        return f"{self.name} {self.path.name} ({self.precision})"

@@ -90,3 +90,11 @@ def _opencv_version() -> str | None:
         return f"{cv2.__version__} (system)"
     except ImportError:
         return None
+
+
+def machine_info(threads: int | None, device: str) -> dict:
+    """What a benchmark ran on: CPU, threads, device, GPU and the runtime versions."""
+    env = environment_info()
+    return {"cpu": env["cpu"], "cpu_cores": env["cpu_cores"], "threads": threads or env["torch_threads"] or env["cpu_cores"],
+            "device": device, "gpu": env["gpu"], "torch": env["torch"], "onnxruntime": env["onnxruntime"],
+            "tensorrt": env["tensorrt"], "eemkit": env["eemkit"], "platform": env["platform"]}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from eemkit.artifact import ArtifactMeta
 from eemkit.errors import EemkitError, UsageError
 from eemkit.runtime.base import Runner
 
@@ -13,7 +14,7 @@ PROVIDER_ALIASES = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvide
 class OrtRunner(Runner):
     name = "onnxruntime"
 
-    def __init__(self, path, meta: dict, providers: list[str] | None = None, threads: int | None = None) -> None:
+    def __init__(self, path, meta: ArtifactMeta, providers: list[str] | None = None, threads: int | None = None) -> None:
         super().__init__(path, meta)
         self.providers = [PROVIDER_ALIASES.get(p, p) for p in (providers or ["cpu"])]
         self.threads = threads

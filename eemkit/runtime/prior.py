@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from eemkit.artifact import ArtifactMeta
 from eemkit.errors import UsageError
 
 CHOICES = ("train", "uniform")
@@ -76,18 +77,18 @@ def _read_prior_file(path: Path, classes: list[str]) -> np.ndarray:
     return q / q.sum()
 
 
-def prior_shift(meta: dict, choice: str | Path = "train") -> PriorShift:
+def prior_shift(meta: ArtifactMeta, choice: str | Path = "train") -> PriorShift:
     """The logit shifts for `choice` (train | uniform | a JSON file) from an artifact's metadata.
 
     Raises UsageError for an unknown choice, a bad file, or `uniform`/FILE on a model whose metadata
     carries no training prior (exported before eemkit recorded it: re-export it)."""
-    classes = list(meta["classes"])
+    classes = list(meta.classes)
     k = len(classes)
-    coarse_index = np.asarray(meta.get("coarse_index", [0] * k), dtype=np.int64)
-    n_coarse = len(meta.get("coarse_classes", [])) or int(coarse_index.max()) + 1
+    coarse_index = np.asarray(meta.coarse_index if meta.coarse_index is not None else [0] * k, dtype=np.int64)
+    n_coarse = len(meta.coarse_classes) or int(coarse_index.max()) + 1
     choice_s = str(choice)
-    pi = meta.get("class_prior")
-    tau = float(meta.get("logit_adjust", 0.0))
+    pi = meta.class_prior
+    tau = float(meta.logit_adjust)
     if choice_s == "train" and (pi is None or tau == 0.0):
         return PriorShift("train", np.zeros(k, np.float32), np.zeros(n_coarse, np.float32))
     if pi is None:

@@ -16,10 +16,9 @@ from typing import Any
 import torch
 import yaml
 
+from eemkit.artifact import CHECKPOINT_FORMAT as FORMAT
+from eemkit.artifact import Checkpoint, read_checkpoint_payload
 from eemkit.errors import EemkitError, UsageError
-from eemkit.hashing import file_sha256  # noqa: F401  (re-exported: export and bench read it from here)
-
-FORMAT = "eemkit-checkpoint"
 
 
 def save_checkpoint(payload: dict[str, Any], path: str | Path) -> Path:
@@ -59,21 +58,9 @@ def _write_failure(err: BaseException, folder: Path) -> str:
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Load and validate an eemkit checkpoint. Raises UsageError naming the file when it is missing,
-    truncated/corrupt, or not an eemkit checkpoint."""
-    path = Path(path)
-    if not path.is_file():
-        raise UsageError(f"checkpoint {path} does not exist")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises many kinds for a corrupt file
-        raise UsageError(f"{path} is not a readable checkpoint (corrupt or truncated?): {type(err).__name__}") from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-        raise UsageError(f"{path} is not an eemkit checkpoint (no eemkit metadata); train one with `eemkit train`")
-    for key in ("model_spec", "labels", "preprocess", "model"):
-        if key not in ckpt:
-            raise UsageError(f"{path} is an incomplete eemkit checkpoint (missing {key!r})")
-    return ckpt
+    """The validated raw payload of an eemkit checkpoint (what a resume reads). Raises UsageError naming
+    the file when it is missing, truncated/corrupt, or not an eemkit checkpoint."""
+    return read_checkpoint_payload(path)
 
 
 def init_chain(config: dict[str, Any]) -> list[tuple[Path, dict[str, Any]]]:
@@ -91,13 +78,9 @@ def init_chain(config: dict[str, Any]) -> list[tuple[Path, dict[str, Any]]]:
 
 
 def build_from_checkpoint(path: str | Path):
-    """(model in eval mode, checkpoint dict) from an eemkit checkpoint."""
-    from eemkit.models import ModelSpec, create_model
+    """(model in eval mode, checkpoint payload dict) from an eemkit checkpoint (the training loop's form;
+    everything else loads a typed `eemkit.artifact.Checkpoint` and calls `eemkit.models.build_model`)."""
+    from eemkit.models import build_model
 
-    ckpt = load_checkpoint(path)
-    try:
-        model = create_model(ModelSpec.from_dict(ckpt["model_spec"]))
-        model.load_state_dict(ckpt["model"])
-    except (TypeError, KeyError, RuntimeError) as err:
-        raise UsageError(f"{path}: weights do not match the stored architecture ({str(err).splitlines()[0]})") from None
-    return model.eval(), ckpt
+    ckpt = Checkpoint.load(path)
+    return build_model(ckpt), ckpt.payload

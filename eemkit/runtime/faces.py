@@ -135,3 +135,12 @@ def create_detector(name: str = "haar", **kw) -> FaceDetector:
 
         raise UsageError(f"unknown face detector {name!r}; available: {', '.join(DETECTORS)}")
     return DETECTORS[name](**kw)
+
+
+def iou(a: tuple, b: tuple) -> float:
+    """Intersection over union of two (x, y, w, h) boxes."""
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    ix, iy = max(0, min(ax + aw, bx + bw) - max(ax, bx)), max(0, min(ay + ah, by + bh) - max(ay, by))
+    inter = ix * iy
+    return inter / max(aw * ah + bw * bh - inter, 1)
