@@ -52,6 +52,8 @@ class DataConfig:
     def augment_spec(self):
         from eemkit.data.augment import AugmentSpec
 
+        if not 1.0 <= self.aspect <= 4.0:
+            raise UsageError(f"data.aspect must be between 1 and 4 (the ratio range is [1/aspect, aspect]), got {self.aspect}")
         return AugmentSpec(scale=(self.scale_min, self.scale_max), aspect=(1.0 / self.aspect, self.aspect),
                            translate=self.translate, rotate_deg=self.rotate_deg, photometric=self.photometric,
                            blur_p=self.blur_p, jpeg_p=self.jpeg_p, erase_p=self.erase_p)

@@ -122,3 +122,11 @@ class LabelSpace:
         if fmt not in DATASET_CLASSES:
             raise UsageError(f"no fixed class set for format {fmt!r}; known: {', '.join(DATASET_CLASSES)}")
         return cls(fine=DATASET_CLASSES[fmt])
+
+
+def check_same_classes(model_labels: LabelSpace, data_labels: LabelSpace, what: str = "the model") -> None:
+    """Raise UsageError when a model and a dataset (or two models) have different fine classes."""
+    if tuple(model_labels.fine) != tuple(data_labels.fine):
+        raise UsageError(
+            f"{what} was trained on classes {list(model_labels.fine)} but the data has {list(data_labels.fine)}"
+        )

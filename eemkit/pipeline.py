@@ -48,7 +48,9 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/pipeline", fmt: str =
     }])
     log(f"[1/4] training a {backbone} student ({epochs} x {steps} steps of 32 images)"
         + (f", distilled from {teacher}" if teacher else ", without a teacher (pass --teacher to distil)"))
-    result = train(cfg, resume=(run / "last.pt").exists(), reporter=reporter)
+    from eemkit.runtime import open_runner
+
+    result = train(cfg, resume=(run / "last.pt").exists(), reporter=reporter, open_artifact=open_runner)
     ckpt = result.best_checkpoint
     n_cal = min(DEFAULT_N, len(index_split(data, fmt, "train").records))  # a small dataset calibrates on all of train
     log(f"[2/4] exporting ONNX FP32 and INT8 ({n_cal} class-balanced calibration images from train)")

@@ -112,3 +112,9 @@ def test_predict_crops_and_uniform_prior_change_the_answer(mirrored_export, ferp
     # uniform = train probabilities divided by the training prior, renormalised
     p = np.asarray(list(recs[0]["fine_probs"].values())) / pi
     np.testing.assert_allclose(list(recs2[0]["fine_probs"].values()), p / p.sum(), atol=2e-3)
+
+
+def test_eval_with_a_prior_file_that_does_not_exist_is_a_usage_error(mirrored_export, ferplus_slice, tmp_path):
+    r = runner.invoke(app, ["eval", str(mirrored_export), "--data", str(ferplus_slice), "--class-prior", "train",
+                            "--class-prior", str(tmp_path / "typo.json"), "--out", str(tmp_path / "ev")])
+    assert r.exit_code == 2 and "train, uniform or a JSON file" in r.output and "Traceback" not in r.output

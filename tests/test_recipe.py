@@ -207,3 +207,24 @@ def test_preset_extends_another_and_cycles_are_refused(tmp_path):
     (tmp_path / "b.yaml").write_text(f"extends: {tmp_path / 'a.yaml'}\n")
     with pytest.raises(UsageError, match="cycle"):
         resolve_config(str(tmp_path / "a.yaml"))
+
+
+def test_mixed_teacher_targets_keep_the_temperature():
+    from eemkit.train.loop import _mix_batch
+
+    cfg = resolve_config(None, [{"data": {"mixup": 0.4}, "loss": {"temperature": 4.0}}])
+    v = torch.randn(4, 8)
+    x = torch.zeros(4, 3, 8, 8)
+    _, _, mixed = _mix_batch(x, torch.arange(4), {"fine_logits": v}, 8, cfg, np.random.default_rng(0))
+    # recompute what was mixed: the softened teacher distributions, lam-weighted
+    _, lam, perm = mix_batch(x, 0.4, 0.0, np.random.default_rng(0))
+    p = torch.softmax(v / 4, 1)
+    assert torch.allclose(torch.softmax(mixed["fine_logits"] / 4, 1), lam * p + (1 - lam) * p[perm], atol=1e-5)
+
+
+def test_balanced_sampling_records_a_uniform_prior(ferplus_slice, tmp_path):
+    cfg = _recipe_cfg(ferplus_slice, tmp_path / "b", epochs=1, max_steps_per_epoch=1)
+    cfg = resolve_config(None, [cfg.to_dict(), {"data": {"balanced": True}}])
+    train(cfg)
+    prior = load_checkpoint(tmp_path / "b" / "last.pt")["class_prior"]
+    assert prior == pytest.approx([1 / 8] * 8)

@@ -198,7 +198,7 @@ def _failed_row(name: str, fmt: str, reason: str, params=None, gflops=None) -> d
 def _bench_one(name: str, fmt: str, path: Path, checkpoint: Checkpoint | None, opts: BenchOptions, data_cache: dict,
                log) -> dict:
     from eemkit.data.preprocess import runtime_input
-    from eemkit.eval.metrics import classification_metrics
+    from eemkit.metrics import classification_metrics
     from eemkit.runtime import open_runner
 
     row: dict = {"model": name, "format": fmt, "path": str(path), "size_mb": os.path.getsize(path) / 1e6}

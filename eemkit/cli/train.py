@@ -131,7 +131,9 @@ def _run(stage: str, preset: str | None, sets: list[str] | None, resume: bool, j
     cfg = resolve_stage_config(stage, preset, _overrides(stage, sets, **opts))
     reporter = RichReporter()
     try:
-        result = train(cfg, resume=resume, reporter=reporter)
+        from eemkit.runtime import open_runner
+
+        result = train(cfg, resume=resume, reporter=reporter, open_artifact=open_runner)
     finally:
         reporter.close()
     s = summarize(result)

@@ -7,42 +7,11 @@ from typing import Callable
 
 import numpy as np
 
-from eemkit.data.datasets import ImageSet, load_split
-from eemkit.data.preprocess import PreprocessSpec, eval_input
+from eemkit.data.datasets import load_split
+from eemkit.data.preprocess import PreprocessSpec
 from eemkit.errors import UsageError
-from eemkit.eval.metrics import classification_metrics, save_confusion_png
-from eemkit.labels import LabelSpace
-
-
-def torch_logits(model: torch.nn.Module, images: np.ndarray, spec: PreprocessSpec, batch: int = 256,
-                 channels_last: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Fine and coarse logits (N, n_fine), (N, 4) of `model` on prepared uint8 images (N, R, R, C)."""
-    import torch
-
-    model.eval()
-    device = next(model.parameters()).device
-    fine, coarse = [], []
-    with torch.no_grad():
-        for i in range(0, len(images), batch):
-            x = torch.from_numpy(eval_input(images[i:i + batch], spec)).to(device)
-            if channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
-            out = model(x)
-            fine.append(out["fine_logits"].float().cpu().numpy())
-            coarse.append(out["coarse_logits"].float().cpu().numpy())
-    return np.concatenate(fine), np.concatenate(coarse)
-
-
-def check_same_classes(model_labels: LabelSpace, data_labels: LabelSpace, what: str = "the model") -> None:
-    if tuple(model_labels.fine) != tuple(data_labels.fine):
-        raise UsageError(
-            f"{what} was trained on classes {list(model_labels.fine)} but the data has {list(data_labels.fine)}"
-        )
-
-
-def evaluate_imageset(model: torch.nn.Module, data: ImageSet, labels: LabelSpace, batch: int = 256) -> dict:
-    fine, coarse = torch_logits(model, data.images, data.spec, batch)
-    return classification_metrics(data.fine, fine, labels.fine, coarse, labels.coarse_index, labels.coarse)
+from eemkit.metrics import classification_metrics, save_confusion_png
+from eemkit.labels import LabelSpace, check_same_classes
 
 
 def evaluate_checkpoint(ckpt_path: str | Path, data_path: str | Path, fmt: str, split: str = "test",
@@ -53,6 +22,7 @@ def evaluate_checkpoint(ckpt_path: str | Path, data_path: str | Path, fmt: str, 
 
     from eemkit.artifact import Checkpoint
     from eemkit.models import build_model
+    from eemkit.train.validate import evaluate_imageset
 
     ckpt = Checkpoint.load(ckpt_path)
     model = build_model(ckpt)
@@ -102,15 +72,21 @@ def plots_available() -> bool:
 
 
 def _usable_priors(runner, priors: tuple[str, ...], notes: list[str]) -> list[str]:
+    """The priors this model can be scored at. Only `uniform` on a model that records no training prior
+    becomes a note; any other failure (a bad JSON file, a typo) is the user's error and raises."""
     usable = []
     for p in priors:
         try:
             runner.set_class_prior(p)
         except UsageError as err:
+            if str(p) != "uniform" or runner.meta.get("class_prior") is not None:
+                raise
             notes.append(str(err))
             continue
         usable.append(p)
     runner.set_class_prior("train")
+    if not usable:
+        raise UsageError(f"none of the class priors {list(priors)} applies to this model: " + "; ".join(notes))
     return usable
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from eemkit.data.datasets import load_split
 from eemkit.artifact import ArtifactMeta
 from eemkit.errors import UsageError
-from eemkit.eval.metrics import classification_metrics
+from eemkit.metrics import classification_metrics
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from eemkit.eval.metrics import classification_metrics
+from eemkit.metrics import classification_metrics
 
 Perturb = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 

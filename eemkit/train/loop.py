@@ -16,7 +16,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 import numpy as np
 import torch
@@ -29,9 +29,8 @@ from eemkit.data.datasets import ImageSet, available_splits, balanced_weights, l
 from eemkit.data.holdout import HOLDOUT_FRACTION, holdout_split, require_two_classes
 from eemkit.data.preprocess import PreprocessSpec
 from eemkit.errors import EemkitError, TrainingDiverged, UsageError
-from eemkit.eval.evaluate import check_same_classes, evaluate_imageset
 from eemkit.io_utils import atomic_open, atomic_write_text, check_output_dir, ensure_dir
-from eemkit.labels import LabelSpace
+from eemkit.labels import LabelSpace, check_same_classes
 from eemkit.losses.objectives import EEMObjective
 from eemkit.models import ModelSpec, create_model
 from eemkit.train.checkpoint import build_from_checkpoint, load_checkpoint, save_checkpoint
@@ -40,6 +39,7 @@ from eemkit.train.ema import WeightEMA
 from eemkit.train.precision import autocast, resolve_precision
 from eemkit.train.stop import StopFlag
 from eemkit.train import teacher_cache
+from eemkit.train.validate import evaluate_imageset
 
 log = logging.getLogger("eemkit.train")
 
@@ -139,7 +139,7 @@ def _init_weights(cfg: TrainConfig, model: torch.nn.Module, mspec: ModelSpec, la
     return note
 
 
-def _teacher_targets(cfg: TrainConfig, train_set: ImageSet, labels: LabelSpace, ctx: DistContext,
+def _teacher_targets(cfg: TrainConfig, train_set: ImageSet, labels: LabelSpace, ctx: DistContext, open_artifact,
                      reporter: Reporter) -> teacher_cache.TeacherTargets | None:
     """The cached distillation targets (loss.teacher_outputs=cached) from any teacher artifact."""
     if cfg.stage != "student" or not cfg.loss.distill or cfg.loss.teacher_outputs != "cached":
@@ -159,7 +159,10 @@ def _teacher_targets(cfg: TrainConfig, train_set: ImageSet, labels: LabelSpace, 
         targets = teacher_cache.from_model(model.to(ctx.device), ckpt_spec, labels.fine, train_set.images, str(path),
                                            cfg.optim.eval_batch)
     else:
-        targets = teacher_cache.from_artifact(path, train_set.images, threads=cfg.optim.threads or None)
+        if open_artifact is None:
+            raise UsageError(f"teacher {path} is an exported model: pass open_artifact=eemkit.runtime.open_runner to train() "
+                             "(the CLI and the pipeline do)")
+        targets = teacher_cache.from_artifact(path, train_set.images, open_artifact, threads=cfg.optim.threads or None)
     teacher_cache.check_classes(targets, labels)
     if len(targets) != len(train_set):
         raise UsageError(f"teacher outputs cover {len(targets)} images but the training set has {len(train_set)}")
@@ -172,6 +175,8 @@ def _teacher_targets(cfg: TrainConfig, train_set: ImageSet, labels: LabelSpace, 
 def _class_prior(train_set: ImageSet, cfg: TrainConfig) -> list[float]:
     """The label marginal the model is trained on: the mean soft target (label_mode probability) or
     the class frequencies; recorded in checkpoints and artifacts for --class-prior."""
+    if cfg.data.balanced:  # the class-balanced sampler trains on a uniform label mix
+        return [1.0 / train_set.labels.n_fine] * train_set.labels.n_fine
     if cfg.data.label_mode == "probability" and train_set.soft is not None:
         p = train_set.soft.astype(np.float64).mean(0)
     else:
@@ -194,7 +199,7 @@ def _optimizer(model: torch.nn.Module, o) -> torch.optim.Optimizer:
 
 
 def _steps_per_epoch(n: int, cfg: TrainConfig, ctx: DistContext) -> int:
-    steps = len(range(ctx.rank, n, ctx.world)) // cfg.optim.batch_size
+    steps = (n // ctx.world) // cfg.optim.batch_size  # the same on every rank (DDP steps in lockstep)
     return min(steps, cfg.optim.max_steps_per_epoch) if cfg.optim.max_steps_per_epoch else steps
 
 
@@ -237,12 +242,15 @@ def _payload(cfg, spec, mspec, labels, model, opt, sched, objective, epoch, step
     }
 
 
-def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = None) -> TrainResult:
+def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = None,
+          open_artifact: Callable[..., Any] | None = None) -> TrainResult:
     """Train the stage `cfg.stage` and write checkpoints/metrics under cfg.out.
 
     Raises UsageError for bad settings or data, TrainingDiverged on a non-finite loss (the last good
     checkpoint is kept), EemkitError(code 130 / 143) on Ctrl-C / SIGTERM after saving a resumable checkpoint
     at a step boundary, EemkitError when a checkpoint cannot be written (disk full).
+    open_artifact: how to open an exported teacher (ONNX, engine): `eemkit.runtime.open_runner`, passed in
+    because training sits below the runtime layer; needed only for such a teacher.
     """
     reporter = reporter or _NullReporter()
     ctx = setup_distributed(cfg.optim.device)
@@ -267,6 +275,10 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
             raise UsageError(f"--resume with a changed config; these keys differ from the checkpoint: "
                              f"{describe_diff(saved, cfg.to_dict(), diff)}")
 
+    aug = cfg.data.augment_spec()  # validated before the data is loaded
+    if cfg.loss.loss in ("focal", "ldam") and (cfg.data.mixup > 0 or cfg.data.cutmix > 0):
+        raise UsageError(f"loss {cfg.loss.loss!r} needs hard labels; it cannot train on mixup/CutMix targets "
+                         "(set data.mixup=0 and data.cutmix=0, or use --loss ce)")
     train_set, valid_set, spec = load_data(cfg, reporter)
     labels = train_set.labels
     n = len(train_set)
@@ -280,7 +292,6 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
     mspec = ModelSpec.for_labels(labels, kind=cfg.stage, backbone=cfg.model.backbone, small_stem=cfg.model.small_stem,
                                  hidden=cfg.model.hidden, head_act=cfg.model.head_act, dropout=cfg.model.dropout,
                                  use_coarse=cfg.model.use_coarse)
-    aug = cfg.data.augment_spec()
     precision, why = resolve_precision(o.precision, ctx.device)
     reporter.message(f"precision {precision} ({why})")
     torch.manual_seed(o.seed)
@@ -289,7 +300,7 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
     teacher = _load_teacher(cfg, labels, reporter) if online else None
     if teacher is not None:
         teacher.to(ctx.device)
-    targets = _teacher_targets(cfg, train_set, labels, ctx, reporter)
+    targets = _teacher_targets(cfg, train_set, labels, ctx, open_artifact, reporter)
     counts = train_set.class_counts().tolist()
     prior = _class_prior(train_set, cfg)
     objective = EEMObjective(cfg.loss, cfg.stage, labels, counts, cfg.model.hidden, cfg.model.use_coarse, o.seed,
@@ -404,7 +415,7 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
             stop.restore()
             ctx.close()
             raise
-        row = _epoch_row(epoch, acc, opt, ctx)  # the lr this epoch trained at (per-step schedules: its last step's)
+        row = _epoch_row(epoch, acc, opt, ctx)  # the lr this epoch trained at (per-step schedules: the next step's)
         row["precision"] = precision
         if not per_step:
             sched.step()
@@ -439,9 +450,10 @@ def _mix_batch(x: torch.Tensor, target: torch.Tensor, t_out: dict | None, n_fine
         for k, v in t_out.items():
             if k == "features":
                 mixed[k] = lam * v + (1 - lam) * v[perm]
-            else:
-                p = torch.softmax(v, 1)
-                mixed[k] = (lam * p + (1 - lam) * p[perm]).clamp_min(1e-8).log()
+            else:  # mix the softened distributions the KL terms compare; T * log keeps softmax(. / T) exact
+                t = cfg.loss.temperature
+                p = torch.softmax(v / t, 1)
+                mixed[k] = t * (lam * p + (1 - lam) * p[perm]).clamp_min(1e-8).log()
         t_out = mixed
     return x, probs, t_out
 

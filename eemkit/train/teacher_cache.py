@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -83,16 +83,16 @@ def from_model(model: torch.nn.Module, spec: PreprocessSpec, classes: tuple[str,
     return TeacherTargets(plain, mirrored, tuple(classes), source)
 
 
-def from_artifact(path: str | Path, images: np.ndarray, threads: int | None = None,
+def from_artifact(path: str | Path, images: np.ndarray, open_artifact: Callable[..., Any], threads: int | None = None,
                   progress: Callable[[int, int], None] | None = None) -> TeacherTargets:
-    """Run an exported teacher (ONNX, engine) over prepared training images and their mirrors."""
-    from eemkit.runtime import open_runner
+    """Run an exported teacher (ONNX, engine) over prepared training images and their mirrors.
 
-    with open_runner(path, threads=threads) as runner:
+    open_artifact: the runtime's `open_runner` (passed in: training sits below the runtime layer)."""
+    with open_artifact(path, threads=threads) as runner:
         imgs = _rescale(images, runner.spec)
         res = []
         for arr in (imgs, np.ascontiguousarray(imgs[:, :, ::-1, :])):
-            o = runner.infer_prepared(arr)
+            o = runner.infer_prepared(arr, raw=True)  # raw logits, as from_model gives a checkpoint's
             res.append({k: o[k].astype(np.float16) for k in ("fine_logits", "coarse_logits")})
             if progress:
                 progress(len(imgs), len(imgs))
