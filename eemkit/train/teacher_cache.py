@@ -101,15 +101,13 @@ def from_artifact(path: str | Path, images: np.ndarray, open_artifact: Callable[
 
 def save_teacher_outputs(targets: TeacherTargets, names: list[str], path: str | Path) -> Path:
     """Write targets with the image names they belong to (float16 .npz), for `--teacher FILE.npz`."""
-    import os
+    from eemkit.io_utils import atomic_open
 
     path = Path(path)
     arrays = {f"plain_{k}": v for k, v in targets.plain.items()}
     arrays.update({f"mirrored_{k}": v for k, v in targets.mirrored.items()})
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
+    with atomic_open(path, "wb", what="teacher outputs") as fh:
         np.savez(fh, names=np.asarray(names), classes=np.asarray(targets.classes), **arrays)
-    os.replace(tmp, path)
     return path
 
 
