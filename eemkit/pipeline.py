@@ -42,7 +42,7 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/pipeline", fmt: str =
         "data": {"path": str(data), "format": fmt, "input_size": input_size},
         "model": {"backbone": backbone},
         # temperature 4: in this 3-epoch run the teacher's softened outputs carry the method (measured on FER+
-        # test: 58.6 % distilled at T=4, 54.4 % at T=1, 54.5 % without a teacher; benchmarks/README.md, 7.3)
+        # test: 57.2-58.6 % distilled at T=4, 54.4 % at T=1, 54.5 % without a teacher; benchmarks/README.md, 7.3)
         "loss": {"loss": "ce", "distill": teacher is not None, "temperature": 4.0},
         "optim": {"lr": 1e-3, "epochs": epochs, "step_size": 3, "max_steps_per_epoch": steps, "seed": seed},
     }])
