@@ -99,7 +99,9 @@ def load_data(cfg: TrainConfig, reporter: Reporter) -> tuple[ImageSet, ImageSet 
     return train, valid, spec
 
 
-def _load_teacher(cfg: TrainConfig, labels: LabelSpace, reporter: Reporter) -> torch.nn.Module | None:
+def _load_teacher(cfg: TrainConfig, labels: LabelSpace,
+                  reporter: Reporter) -> tuple[torch.nn.Module, PreprocessSpec] | None:
+    """The frozen teacher network and its own preprocessing, from cfg.teacher (a checkpoint)."""
     if cfg.stage != "student" or not cfg.loss.distill:
         return None
     if not cfg.teacher:
@@ -111,7 +113,7 @@ def _load_teacher(cfg: TrainConfig, labels: LabelSpace, reporter: Reporter) -> t
                          "(`eemkit train teacher`): distilling from a student's outputs")
     for p in teacher.parameters():
         p.requires_grad_(False)
-    return teacher.eval()
+    return teacher.eval(), PreprocessSpec.from_dict(ckpt["preprocess"])
 
 
 def _init_weights(cfg: TrainConfig, model: torch.nn.Module, mspec: ModelSpec, labels: LabelSpace,
@@ -154,8 +156,7 @@ def _teacher_targets(cfg: TrainConfig, train_set: ImageSet, labels: LabelSpace, 
     if suffix == ".npz":
         targets = teacher_cache.load_teacher_outputs(path, train_set.names)
     elif suffix in (".pt", ".pth", ".ckpt"):
-        model = _load_teacher(cfg, labels, reporter)
-        ckpt_spec = PreprocessSpec.from_dict(load_checkpoint(path)["preprocess"])
+        model, ckpt_spec = _load_teacher(cfg, labels, reporter)
         targets = teacher_cache.from_model(model.to(ctx.device), ckpt_spec, labels.fine, train_set.images, str(path),
                                            cfg.optim.eval_batch)
     else:
@@ -297,9 +298,8 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
     torch.manual_seed(o.seed)
     model = create_model(mspec, pretrained=cfg.model.pretrained and prev is None and not cfg.init).to(ctx.device)
     online = cfg.loss.teacher_outputs == "online"
-    teacher = _load_teacher(cfg, labels, reporter) if online else None
-    if teacher is not None:
-        teacher.to(ctx.device)
+    loaded = _load_teacher(cfg, labels, reporter) if online else None
+    teacher = loaded[0].to(ctx.device) if loaded is not None else None
     targets = _teacher_targets(cfg, train_set, labels, ctx, open_artifact, reporter)
     counts = train_set.class_counts().tolist()
     prior = _class_prior(train_set, cfg)
