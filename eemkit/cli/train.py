@@ -185,3 +185,59 @@ def student(teacher: Annotated[Optional[Path], typer.Option("--teacher", help="T
          epochs=epochs, batch_size=batch_size, lr=lr, input_size=input_size, seed=seed, threads=threads, limit=limit,
          max_steps=max_steps, label_mode=label_mode, no_coarse=no_coarse, pretrained=pretrained,
          small_stem=small_stem, balanced=balanced, skip_bad=skip_bad, device=device, init=init, precision=precision)
+
+
+@app.command("targets")
+@user_errors
+def targets(teacher: Annotated[list[Path], typer.Option("--teacher", help="A teacher: checkpoint, exported model or saved "
+                                                         "outputs (.npz). Repeat it for an ensemble teacher.")],
+            out: Annotated[Path, typer.Option("--out", "-o", help="The targets file to write (.npz).")],
+            mirror_average: Annotated[bool, typer.Option("--mirror-average", help="Average each teacher over the face "
+                                                         "and its mirror.")] = False,
+            preset: Preset = None, sets: Sets = None, data: Data = None, format: Fmt = None, label_mode: LabelModeOpt = None,
+            input_size: Size = None, limit: Limit = None, threads: Threads = None, json_out: Json = False) -> None:
+    """Save distillation targets: the teachers' outputs on the training images and their mirrors (one
+    teacher, or the mean of several), scored on valid teacher by teacher. Train a student on them with
+    `eemkit train student --teacher FILE.npz`. The data settings are the student's: pass its --preset."""
+    from rich.table import Table
+
+    from eemkit.config import resolve_stage_config
+    from eemkit.runtime import open_runner
+    from eemkit.train.targets import make_targets
+
+    cfg = resolve_stage_config("student", preset, _overrides("student", sets, data=data, format=format, label_mode=label_mode,
+                                                             input_size=input_size, limit=limit, threads=threads))
+    if cfg.optim.threads > 0:
+        import torch
+
+        torch.set_num_threads(cfg.optim.threads)
+    progress = make_progress()
+    tasks: dict[str, int] = {}
+    passes: dict[str, list[int]] = {}
+
+    def tick(name: str, done: int, total: int) -> None:  # two passes per teacher and split: the faces, their mirrors
+        if name not in tasks:
+            tasks[name] = progress.add_task(name, total=2 * total, info="")
+            passes[name] = [0, 0]
+        n, last = passes[name]
+        if done < last or last == total:
+            n += 1
+        passes[name] = [n, done]
+        progress.update(tasks[name], completed=min(n * total + done, 2 * total))
+
+    with progress:
+        res = make_targets(cfg, [str(t) for t in teacher], out, mirror=mirror_average, open_artifact=open_runner,
+                           reporter=RichReporter(), progress=tick)
+    if json_out:
+        print_json(res.to_dict())
+        return
+    console.print(f"wrote {res.path}: {len(res.teachers)} teacher(s) on {res.images} training images and their mirrors"
+                  f"{', mirror-averaged' if res.mirror else ''}{'' if res.has_features else ', logits only'} "
+                  f"in {res.seconds:.0f} s")
+    if res.valid:
+        table = Table(title="valid split (%)")
+        for col in ("teacher", "acc", "avg", "coarse"):
+            table.add_column(col, justify="left" if col == "teacher" else "right", overflow="fold")
+        for r in res.valid:
+            table.add_row(r["name"], *(f"{r[k]:.2f}" if k in r else "-" for k in ("accuracy", "average", "coarse_accuracy")))
+        console.print(table)

@@ -48,6 +48,8 @@ class LossConfig:
     # distillation targets: "cached" = the frozen teacher's outputs on the un-augmented training images
     # (and their mirrors), computed once before training; "online" = the teacher run on every augmented batch
     teacher_outputs: str = "cached"
+    # average the teacher's outputs over the face and its mirror (test-time flip averaging of the teacher)
+    teacher_mirror: bool = False
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.label_smoothing < 1.0:

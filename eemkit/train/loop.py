@@ -33,7 +33,7 @@ from eemkit.io_utils import atomic_open, atomic_write_text, check_output_dir, en
 from eemkit.labels import LabelSpace, check_same_classes
 from eemkit.losses.objectives import EEMObjective
 from eemkit.models import ModelSpec, create_model
-from eemkit.train.checkpoint import build_from_checkpoint, load_checkpoint, save_checkpoint
+from eemkit.train.checkpoint import load_checkpoint, save_checkpoint
 from eemkit.train.distributed import DistContext, setup_distributed
 from eemkit.train.ema import WeightEMA
 from eemkit.train.precision import autocast, resolve_precision
@@ -106,14 +106,7 @@ def _load_teacher(cfg: TrainConfig, labels: LabelSpace,
         return None
     if not cfg.teacher:
         raise UsageError("distilling a student needs --teacher CKPT (or --no-distill)")
-    teacher, ckpt = build_from_checkpoint(cfg.teacher)
-    check_same_classes(LabelSpace.from_dict(ckpt["labels"]), labels, f"teacher {cfg.teacher}")
-    if ckpt["model_spec"].get("kind") != "teacher":  # allowed (teacher refresh, distilling from a shipped student), never silent
-        reporter.message(f"note: --teacher {cfg.teacher} is a {ckpt['model_spec'].get('kind')} checkpoint, not a KTN teacher "
-                         "(`eemkit train teacher`): distilling from a student's outputs")
-    for p in teacher.parameters():
-        p.requires_grad_(False)
-    return teacher.eval(), PreprocessSpec.from_dict(ckpt["preprocess"])
+    return teacher_cache.load_frozen_teacher(cfg.teacher, labels, reporter.message)
 
 
 def _init_weights(cfg: TrainConfig, model: torch.nn.Module, mspec: ModelSpec, labels: LabelSpace,
@@ -148,25 +141,12 @@ def _teacher_targets(cfg: TrainConfig, train_set: ImageSet, labels: LabelSpace, 
         return None
     if not cfg.teacher:
         raise UsageError("distilling a student needs --teacher CKPT (or --no-distill)")
-    path = Path(cfg.teacher)
-    if not path.is_file():
-        raise UsageError(f"teacher {path} does not exist")
     t0 = time.perf_counter()
-    suffix = path.suffix.lower()
-    if suffix == ".npz":
-        targets = teacher_cache.load_teacher_outputs(path, train_set.names)
-    elif suffix in (".pt", ".pth", ".ckpt"):
-        model, ckpt_spec = _load_teacher(cfg, labels, reporter)
-        targets = teacher_cache.from_model(model.to(ctx.device), ckpt_spec, labels.fine, train_set.images, str(path),
-                                           cfg.optim.eval_batch)
-    else:
-        if open_artifact is None:
-            raise UsageError(f"teacher {path} is an exported model: pass open_artifact=eemkit.runtime.open_runner to train() "
-                             "(the CLI and the pipeline do)")
-        targets = teacher_cache.from_artifact(path, train_set.images, open_artifact, threads=cfg.optim.threads or None)
-    teacher_cache.check_classes(targets, labels)
-    if len(targets) != len(train_set):
-        raise UsageError(f"teacher outputs cover {len(targets)} images but the training set has {len(train_set)}")
+    targets = teacher_cache.from_path(cfg.teacher, train_set.images, train_set.names, labels, device=ctx.device,
+                                      batch=cfg.optim.eval_batch, threads=cfg.optim.threads or None,
+                                      open_artifact=open_artifact, note=reporter.message)
+    if cfg.loss.teacher_mirror:
+        targets = teacher_cache.combine([targets], mirror=True)
     feat = "" if targets.has_features else " (logits only: the V^a term of L_D is skipped)"
     reporter.message(f"cached the teacher's outputs on {len(train_set)} training images and their mirrors "
                      f"in {time.perf_counter() - t0:.0f} s{feat}")
@@ -375,6 +355,8 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
                     if teacher is not None:
                         with torch.no_grad():
                             t_out = teacher(x)
+                            if cfg.loss.teacher_mirror:  # the mean over the face and its mirror
+                                t_out = _mirror_mean(t_out, teacher(x.flip(3)))
                 res = {k: v.float() for k, v in res.items()}
                 if t_out is not None:
                     t_out = {k: v.float() for k, v in t_out.items()}
@@ -436,6 +418,15 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
     stop.restore()
     ctx.close()
     return TrainResult(out, best_path, last_path, history, best)
+
+
+def _mirror_mean(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Online teacher outputs averaged over two views as teacher_cache.combine does for cached ones."""
+    out = {k: torch.log(((a[k].float().softmax(1) + b[k].float().softmax(1)) / 2).clamp_min(1e-12))
+           for k in ("fine_logits", "coarse_logits")}
+    if "features" in a:
+        out["features"] = (a["features"].float() + b["features"].float()) / 2
+    return out
 
 
 def _mix_batch(x: torch.Tensor, target: torch.Tensor, t_out: dict | None, n_fine: int, cfg: TrainConfig,

@@ -10,6 +10,10 @@ Any model eemkit can run serves as the teacher: a checkpoint (PyTorch; gives V^f
 256-d V^a), an exported ONNX or engine (through the Runner interface; logits only, so the V^a
 term of L_D is skipped), or an `.npz` of outputs saved by `save_teacher_outputs` (e.g. computed on
 a GPU box and brought back as fp16). The teacher's own preprocessing (input size, crop) is used.
+
+`combine` makes stronger targets from what is cached: the mean of several teachers' predictions (an
+ensemble teacher) and/or the mean over the face and its mirror (test-time flip averaging), for
+`eemkit train targets`.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ import torch
 
 from eemkit.data.preprocess import PreprocessSpec, prepare_images, to_model_input
 from eemkit.errors import UsageError
-from eemkit.labels import LabelSpace
+from eemkit.labels import LabelSpace, check_same_classes
+from eemkit.train.checkpoint import build_from_checkpoint
 
 KEYS = ("fine_logits", "coarse_logits", "features")
 
@@ -97,6 +102,93 @@ def from_artifact(path: str | Path, images: np.ndarray, open_artifact: Callable[
             if progress:
                 progress(len(imgs), len(imgs))
         return TeacherTargets(res[0], res[1], tuple(runner.labels.fine), str(path))
+
+
+def load_frozen_teacher(path: str | Path, labels: LabelSpace,
+                        note: Callable[[str], None]) -> tuple[torch.nn.Module, PreprocessSpec]:
+    """A checkpoint's network in eval mode with frozen weights, and its own preprocessing.
+
+    Raises UsageError when its classes differ from `labels`; a student checkpoint is allowed and noted."""
+    teacher, ckpt = build_from_checkpoint(path)
+    check_same_classes(LabelSpace.from_dict(ckpt["labels"]), labels, f"teacher {path}")
+    if ckpt["model_spec"].get("kind") != "teacher":  # allowed (teacher refresh, distilling from a shipped student), never silent
+        note(f"note: --teacher {path} is a {ckpt['model_spec'].get('kind')} checkpoint, not a KTN teacher "
+             "(`eemkit train teacher`): distilling from a student's outputs")
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    return teacher.eval(), PreprocessSpec.from_dict(ckpt["preprocess"])
+
+
+def from_path(path: str | Path, images: np.ndarray, names: list[str], labels: LabelSpace, *,
+              device: torch.device | str = "cpu", batch: int = 256, threads: int | None = None,
+              open_artifact: Callable[..., Any] | None = None, note: Callable[[str], None] = lambda _m: None,
+              progress: Callable[[int, int], None] | None = None) -> TeacherTargets:
+    """The targets of any teacher eemkit can run, on prepared training images (N, R, R, C) named `names`.
+
+    path: a checkpoint (.pt/.pth/.ckpt), saved outputs (.npz) or an exported model (anything else,
+    opened with `open_artifact`, the runtime's open_runner). Raises UsageError for a missing file,
+    other classes, or saved outputs that lack some of the images."""
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"teacher {path} does not exist")
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        targets = load_teacher_outputs(path, names)
+    elif suffix in (".pt", ".pth", ".ckpt"):
+        model, spec = load_frozen_teacher(path, labels, note)
+        targets = from_model(model.to(device), spec, labels.fine, images, str(path), batch, progress)
+    else:
+        if open_artifact is None:
+            raise UsageError(f"teacher {path} is an exported model: pass open_artifact=eemkit.runtime.open_runner "
+                             "(the CLI and the pipeline do)")
+        targets = from_artifact(path, images, open_artifact, threads=threads, progress=progress)
+    check_classes(targets, labels)
+    if len(targets) != len(images):
+        raise UsageError(f"teacher outputs cover {len(targets)} images but the training set has {len(images)}")
+    return targets
+
+
+def _log_mean_softmax(logits: list[np.ndarray]) -> np.ndarray:
+    """log of the mean of softmax(logits_i): the mixture's prediction, as logits (softmax gives it back)."""
+    probs = []
+    for z in logits:
+        z = z.astype(np.float32)
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        probs.append(e / e.sum(axis=1, keepdims=True))
+    return np.log(np.maximum(np.mean(probs, axis=0), 1e-12)).astype(np.float16)
+
+
+def combine(targets: list[TeacherTargets], mirror: bool = False) -> TeacherTargets:
+    """One set of targets from several teachers and/or both views of each face.
+
+    Logits become log(mean of the probabilities) over the teachers (an ensemble) and, with `mirror`,
+    over the face and its mirror (both views then get the same target). The 256-d features (the V^a
+    term of L_D) are kept only for a single teacher: different networks' features are not comparable;
+    with `mirror` they are averaged over the two views. Raises UsageError for no teachers or teachers
+    of different classes or lengths."""
+    if not targets:
+        raise UsageError("no teacher given")
+    first = targets[0]
+    for t in targets[1:]:
+        if tuple(t.classes) != tuple(first.classes):
+            raise UsageError(f"teacher {t.source} has classes {list(t.classes)} but {first.source} has {list(first.classes)}")
+        if len(t) != len(first):
+            raise UsageError(f"teacher {t.source} covers {len(t)} images but {first.source} covers {len(first)}")
+    if len(targets) == 1 and not mirror:
+        return first
+    plain, mirrored = {}, {}
+    for k in ("fine_logits", "coarse_logits"):
+        p = [t.plain[k] for t in targets]
+        m = [t.mirrored[k] for t in targets]
+        if mirror:
+            plain[k] = mirrored[k] = _log_mean_softmax(p + m)
+        else:
+            plain[k], mirrored[k] = _log_mean_softmax(p), _log_mean_softmax(m)
+    if len(targets) == 1 and first.has_features:  # mirror averaging of one teacher
+        mean = ((first.plain["features"].astype(np.float32) + first.mirrored["features"].astype(np.float32)) / 2)
+        plain["features"] = mirrored["features"] = mean.astype(np.float16)
+    source = " + ".join(t.source for t in targets) + (" (mirror-averaged)" if mirror else "")
+    return TeacherTargets(plain, mirrored, tuple(first.classes), source)
 
 
 def save_teacher_outputs(targets: TeacherTargets, names: list[str], path: str | Path) -> Path:
