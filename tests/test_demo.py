@@ -52,7 +52,13 @@ def test_predict_images_json(tiny_student, photos, tmp_path):
     assert rec["coarse_label"] in ("positive", "negative", "neutral", "surprise")
     assert res["no_face"] == [str(d / "empty.png")]
     assert (tmp_path / "ann" / "astronaut.annotated.png").is_file()
-    assert len((tmp_path / "p.csv").read_text().splitlines()) == 2
+    import csv
+
+    with open(tmp_path / "p.csv", newline="") as fh:
+        header, *rows = list(csv.reader(fh))
+    assert len(rows) == 1 and len(header) == len(set(header))  # fine and coarse share class names: no clash
+    row = dict(zip(header, rows[0]))
+    assert row["fine_label"] == rec["fine_label"] and float(row["pc_neutral"]) == pytest.approx(rec["coarse_probs"]["neutral"], abs=1e-4)
 
 
 def test_predict_finds_pasted_ferplus_face(tiny_student, photos):

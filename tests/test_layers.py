@@ -10,7 +10,7 @@ import eemkit
 LAYERS = (
     ("errors", "hashing", "io_utils"),
     ("labels", "metrics"),
-    ("artifact", "formats"),
+    ("artifact", "formats", "priors"),
     ("data", "models", "losses"),
     ("config", "config_checks"),
     ("train",),

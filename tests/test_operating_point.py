@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from eemkit.artifact import ArtifactMeta
 from eemkit.cli.app import app
 from eemkit.errors import UsageError
-from eemkit.runtime.prior import prior_shift
+from eemkit.priors import prior_shift
 
 runner = CliRunner()
 CLASSES = ["neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt"]

@@ -228,3 +228,51 @@ def test_balanced_sampling_records_a_uniform_prior(ferplus_slice, tmp_path):
     train(cfg)
     prior = load_checkpoint(tmp_path / "b" / "last.pt")["class_prior"]
     assert prior == pytest.approx([1 / 8] * 8)
+
+
+def test_validation_scores_the_train_operating_point_of_a_logit_adjusted_model(ferplus_slice, tmp_path, monkeypatch):
+    """With logit adjustment (tau 0.5) the raw logits carry pi^(1 - tau): the loop must select and report
+    at the runtimes' train point, z + tau * log(pi), not on the raw logits."""
+    import eemkit.train.loop as loop
+    from eemkit.train.validate import evaluate_imageset
+
+    seen = []
+
+    def spy(*args, **kw):
+        seen.append(kw.get("shift"))
+        return evaluate_imageset(*args, **kw)
+
+    monkeypatch.setattr(loop, "evaluate_imageset", spy)
+    res = train(_recipe_cfg(ferplus_slice, tmp_path / "la", epochs=1))
+    pi = np.asarray(load_checkpoint(res.best_checkpoint)["class_prior"], dtype=np.float64)
+    want = 0.5 * np.log(pi / pi.sum())
+    assert len(seen) == 1 and seen[0] is not None
+    assert np.allclose(seen[0].fine, want - want.mean(), atol=1e-5)
+
+
+def test_evaluate_imageset_applies_the_shift():
+    from eemkit.labels import LabelSpace
+    from eemkit.priors import PriorShift
+    from eemkit.train.validate import evaluate_imageset
+
+    class Fixed(torch.nn.Module):  # logits favour class 0 by 1: a shift of +2 on class 1 flips every prediction
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            n = x.shape[0]
+            fine = torch.zeros(n, 8)
+            fine[:, 0] = 1.0
+            return {"fine_logits": fine + self.w, "coarse_logits": torch.zeros(n, 4)}
+
+    from eemkit.data.datasets import ImageSet
+    from eemkit.labels import FERPLUS_CLASSES
+
+    spec = PreprocessSpec.for_input(32)
+    labels = LabelSpace(FERPLUS_CLASSES)
+    data = ImageSet(np.zeros((4, spec.resize_size, spec.resize_size, 1), np.uint8), np.ones(4, np.int64), labels, spec,
+                    [f"{i}.png" for i in range(4)])
+    assert evaluate_imageset(Fixed(), data, labels)["accuracy"] == 0.0
+    shift = PriorShift("t", np.asarray([0, 2, 0, 0, 0, 0, 0, 0], np.float32), np.zeros(4, np.float32))
+    assert evaluate_imageset(Fixed(), data, labels, shift=shift)["accuracy"] == 100.0

@@ -58,7 +58,7 @@ def predict(model: str | Path | None, inputs: list[str | Path], annotate_dir: st
     "unreadable"}: one record per face and frame (file, frame, box, track, labels, both probability
     vectors); a file that cannot be read is reported in "unreadable" and the others go on.
     `crops`: the inputs are already face crops (no detection, no margin). `class_prior`: the operating
-    point (train | uniform | JSON file, see eemkit.runtime.prior).
+    point (train | uniform | JSON file, see eemkit.priors).
 
     Output paths are checked before any inference (UsageError); EemkitError when no input could be read.
     """

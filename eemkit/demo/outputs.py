@@ -40,13 +40,14 @@ def write_image(path: Path, rgb: np.ndarray) -> Path:
 
 
 def write_records_csv(records: list[dict], path: str | Path) -> Path:
-    """One row per face: file, frame, box, track, labels and both probability vectors (atomically)."""
+    """One row per face: file, frame, box, track, labels and both probability vectors (atomically):
+    p_<fine class> and pc_<coarse group> (fine and coarse share names such as neutral and surprise)."""
     fine = list(records[0]["fine_probs"]) if records else []
     coarse = list(records[0]["coarse_probs"]) if records else []
     with atomic_open(path, "w", newline="", what="CSV") as fh:
         w = csv.writer(fh)
         w.writerow(["file", "frame", "x", "y", "w", "h", "track", "fine_label", "fine_conf", "coarse_label",
-                    *[f"p_{c}" for c in fine], *[f"p_{c}" for c in coarse]])
+                    *[f"p_{c}" for c in fine], *[f"pc_{c}" for c in coarse]])
         for r in records:
             w.writerow([r["file"], r["frame"], *r["box"], r["track"], r["fine_label"], f"{r['fine_conf']:.4f}", r["coarse_label"],
                         *[f"{r['fine_probs'][c]:.4f}" for c in fine], *[f"{r['coarse_probs'][c]:.4f}" for c in coarse]])

@@ -30,7 +30,11 @@ def evaluate_checkpoint(ckpt_path: str | Path, data_path: str | Path, fmt: str, 
     spec = PreprocessSpec.from_dict(ckpt.preprocess)
     data = load_split(data_path, fmt, split, spec, label_mode, skip_bad=skip_bad, progress=progress)
     check_same_classes(labels, data.labels)
-    metrics = evaluate_imageset(model, data, labels, batch)
+    from eemkit.priors import prior_shift
+
+    # at the train operating point, as the runtimes score the checkpoint (differs from the raw logits only
+    # for a model trained with logit adjustment)
+    metrics = evaluate_imageset(model, data, labels, batch, shift=prior_shift(ckpt.meta(), "train"))
     metrics.update({"checkpoint": str(ckpt_path), "split": split, "format": fmt, "label_mode": label_mode})
     if out_dir is not None:
         from eemkit.io_utils import atomic_write_text, ensure_dir

@@ -13,7 +13,7 @@ from eemkit.artifact import ArtifactMeta
 from eemkit.data.preprocess import PreprocessSpec, prepare_images, runtime_input
 from eemkit.errors import UsageError
 from eemkit.labels import LabelSpace
-from eemkit.runtime.prior import PriorShift, prior_shift
+from eemkit.priors import PriorShift, prior_shift
 
 
 class Runner(ABC):

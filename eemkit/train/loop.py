@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from eemkit import __version__
+from eemkit.artifact import ArtifactMeta
 from eemkit.config import RESUME_MUTABLE, TrainConfig, config_diff, save_config
 from eemkit.config_checks import describe_diff
 from eemkit.data.augment import mix_batch, train_input
@@ -33,6 +34,7 @@ from eemkit.io_utils import atomic_open, atomic_write_text, check_output_dir, en
 from eemkit.labels import LabelSpace, check_same_classes
 from eemkit.losses.objectives import EEMObjective
 from eemkit.models import ModelSpec, create_model
+from eemkit.priors import prior_shift
 from eemkit.train.checkpoint import load_checkpoint, save_checkpoint
 from eemkit.train.distributed import DistContext, setup_distributed
 from eemkit.train.ema import WeightEMA
@@ -324,6 +326,11 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
                 payload["model"] = ema.model.state_dict()
             save_checkpoint(payload, path)
 
+    # validation scores the train operating point, as the runtimes do (not the raw logits, which differ
+    # from it for a model trained with logit adjustment)
+    train_point = prior_shift(ArtifactMeta(classes=labels.fine, coarse_classes=labels.coarse, preprocess=spec.to_dict(),
+                                           coarse_index=tuple(labels.coarse_index), class_prior=tuple(prior),
+                                           logit_adjust=cfg.loss.logit_adjust), "train")
     stop = StopFlag(reporter.message)
     for epoch in range(start_epoch, o.epochs):
         order = _epoch_order(n, cfg, epoch, weights, ctx)
@@ -402,7 +409,7 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
         if not per_step:
             sched.step()
         if valid_set is not None and ctx.is_main:
-            m = evaluate_imageset(ema.model if ema is not None else model, valid_set, labels, o.eval_batch)
+            m = evaluate_imageset(ema.model if ema is not None else model, valid_set, labels, o.eval_batch, shift=train_point)
             row.update({"val_accuracy": m["accuracy"], "val_average": m["average"], "val_coarse_accuracy": m["coarse_accuracy"]})
         ctx.check_buffers_equal(objective)
         history.append(row)

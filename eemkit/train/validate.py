@@ -10,6 +10,7 @@ from eemkit.data.datasets import ImageSet
 from eemkit.data.preprocess import PreprocessSpec, eval_input
 from eemkit.labels import LabelSpace
 from eemkit.metrics import classification_metrics
+from eemkit.priors import PriorShift
 
 if TYPE_CHECKING:
     import torch
@@ -34,6 +35,12 @@ def torch_logits(model: torch.nn.Module, images: np.ndarray, spec: PreprocessSpe
     return np.concatenate(fine), np.concatenate(coarse)
 
 
-def evaluate_imageset(model: torch.nn.Module, data: ImageSet, labels: LabelSpace, batch: int = 256) -> dict:
+def evaluate_imageset(model: torch.nn.Module, data: ImageSet, labels: LabelSpace, batch: int = 256,
+                      shift: PriorShift | None = None) -> dict:
+    """classification_metrics of `model` on `data`; `shift` moves the logits to an operating point first
+    (the train point of a model trained with logit adjustment, as every runtime scores it)."""
     fine, coarse = torch_logits(model, data.images, data.spec, batch)
+    if shift is not None:
+        out = shift.apply({"fine_logits": fine, "coarse_logits": coarse})
+        fine, coarse = out["fine_logits"], out["coarse_logits"]
     return classification_metrics(data.fine, fine, labels.fine, coarse, labels.coarse_index, labels.coarse)
