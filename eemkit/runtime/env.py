@@ -6,23 +6,14 @@ import os
 import platform
 from importlib import metadata
 
+from eemkit.hostinfo import cpu_summary
+
 
 def _version(pkg: str) -> str | None:
     try:
         return metadata.version(pkg)
     except metadata.PackageNotFoundError:
         return None
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def tensorrt_status() -> tuple[str | None, str]:
@@ -54,7 +45,7 @@ def environment_info() -> dict:
 
     d: dict = {
         "eemkit": __version__, "python": platform.python_version(), "platform": platform.platform(),
-        "cpu": cpu_model(), "cpu_cores": os.cpu_count(), **torch_info(),
+        "cpu": cpu_summary(), "cpu_cores": os.cpu_count(), **torch_info(),
     }
     try:
         import onnxruntime as ort

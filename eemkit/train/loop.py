@@ -30,6 +30,7 @@ from eemkit.data.datasets import ImageSet, available_splits, balanced_weights, l
 from eemkit.data.holdout import HOLDOUT_FRACTION, holdout_split, require_two_classes
 from eemkit.data.preprocess import PreprocessSpec
 from eemkit.errors import EemkitError, TrainingDiverged, UsageError
+from eemkit.hostinfo import cpu_summary
 from eemkit.io_utils import atomic_open, atomic_write_text, check_output_dir, ensure_dir
 from eemkit.labels import LabelSpace, check_same_classes
 from eemkit.losses.objectives import EEMObjective
@@ -276,6 +277,8 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
                                  hidden=cfg.model.hidden, head_act=cfg.model.head_act, dropout=cfg.model.dropout,
                                  use_coarse=cfg.model.use_coarse)
     precision, why = resolve_precision(o.precision, ctx.device)
+    machine = (f"{torch.cuda.get_device_name(ctx.device)} x{ctx.world}" if ctx.device.type == "cuda"
+               else f"{cpu_summary()}, {torch.get_num_threads()} threads" + (f" x{ctx.world} ranks" if ctx.world > 1 else ""))
     reporter.message(f"precision {precision} ({why})")
     torch.manual_seed(o.seed)
     model = create_model(mspec, pretrained=cfg.model.pretrained and prev is None and not cfg.init).to(ctx.device)
@@ -406,6 +409,7 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
             raise
         row = _epoch_row(epoch, acc, opt, ctx)  # the lr this epoch trained at (per-step schedules: the next step's)
         row["precision"] = precision
+        row["machine"] = machine  # a run resumed over sessions may change machines: every epoch says where it ran
         if not per_step:
             sched.step()
         if valid_set is not None and ctx.is_main:

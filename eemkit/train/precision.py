@@ -14,21 +14,10 @@ from typing import ContextManager
 import torch
 
 from eemkit.errors import UsageError
+from eemkit.hostinfo import cpu_flags
 
 PRECISIONS = ("auto", "fp32", "bf16")
 BF16_CPU_FLAGS = ("amx_bf16",)
-
-
-def cpu_flags() -> set[str]:
-    """The CPU feature flags from /proc/cpuinfo (empty where it cannot be read)."""
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
 
 
 def resolve_precision(requested: str, device: torch.device) -> tuple[str, str]:

@@ -1,0 +1,134 @@
+"""Score the robust-recipe runs (issue 12) on FER+ test and write their results table.
+
+For each run folder below that has a best.pt: test accuracy, average and coarse accuracy at the training
+prior, accuracy and average with the prior removed (`--class-prior uniform`), the robustness conditions of
+`eemkit eval --robustness` (accuracy at the training prior), epochs done / planned, best epoch, training
+wall time, images/s, the precision and the machine of every epoch (a run resumed over sessions may have
+changed machines; epochs from before eemkit recorded the machine say so). Then the distillation gain per
+seed and the teacher's lead over the same-schedule student without a teacher.
+
+Usage: .venv/bin/python benchmarks/robust_results.py [DATA] [--fresh] [--threads N]
+A run's scores are reused from RUN/eval-robust/metrics.json when that is newer than RUN/best.pt.
+Writes benchmarks/results/ferplus-robust/{results.json, results.md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import statistics
+from pathlib import Path
+
+import yaml
+
+from eemkit.eval.evaluate import evaluate_model
+from eemkit.runtime.env import machine_info
+
+S = "eemkit train student --preset"
+RUNS = [
+    ("KTN teacher, 2 x ResNet-18", "runs/ferplus-teacher-robust", "eemkit train teacher --preset ferplus-teacher-robust"),
+    *[(f"STSN ResNet-18, distilled (seed {s})", f"runs/ferplus-student-r18-robust-s{s}",
+       f"{S} ferplus-student-r18-robust --seed {s} --out runs/ferplus-student-r18-robust-s{s}") for s in (0, 1)],
+    *[(f"STSN ResNet-18, no distillation (seed {s})", f"runs/ferplus-student-r18-robust-nodistill-s{s}",
+       f"{S} ferplus-student-r18-robust-nodistill --seed {s} --out runs/ferplus-student-r18-robust-nodistill-s{s}")
+      for s in (0, 1)],
+    *[(f"STSN ResNet-18, distilled from the ensemble (seed {s})", f"runs/ferplus-student-r18-robust-ens-s{s}",
+       f"bash benchmarks/reproduce_ferplus.sh DATA targets-ensemble; {S} ferplus-student-r18-robust --seed {s} "
+       f"--teacher runs/targets/ensemble.npz --out runs/ferplus-student-r18-robust-ens-s{s}") for s in (0, 1)],
+    ("STSN MobileNet v3 small, distilled (seed 0)", "runs/ferplus-student-mnv3-robust-s0", f"{S} ferplus-student-mnv3-robust"),
+    ("STSN ShuffleNet v2 x1.0, distilled (seed 0)", "runs/ferplus-student-shufflenet-robust-s0",
+     f"{S} ferplus-student-shufflenet-robust"),
+]
+CONDITIONS = ("shift", "zoom-out", "rotate", "low-res", "low-light", "jpeg", "demo")
+
+
+def score(run: Path, data: str, threads: int | None, fresh: bool) -> dict:
+    cached = run / "eval-robust" / "metrics.json"
+    if cached.is_file() and cached.stat().st_mtime > (run / "best.pt").stat().st_mtime and not fresh:
+        return json.loads(cached.read_text())
+    return evaluate_model(run / "best.pt", data, "ferplus", "test", robustness=CONDITIONS, threads=threads,
+                          out_dir=run / "eval-robust")
+
+
+def row(name: str, run: Path, cmd: str, m: dict) -> dict:
+    hist = list(csv.DictReader(open(run / "metrics.csv")))
+    cfg = yaml.safe_load(open(run / "config.yaml"))
+    best = max(hist, key=lambda r: float(r["val_accuracy"]))
+    machines: dict[str, int] = {}
+    for r in hist:
+        k = r.get("machine") or "not recorded"
+        machines[k] = machines.get(k, 0) + 1
+    train, uni = m["priors"]["train"], m["priors"].get("uniform", {})
+    rob = {r["condition"]: r for r in m.get("robustness", [])}
+    return {
+        "name": name, "run": str(run), "command": cmd, "stage": cfg["stage"], "backbone": cfg["model"]["backbone"],
+        "distill": cfg["loss"]["distill"] if cfg["stage"] == "student" else None, "seed": cfg["optim"]["seed"],
+        "input_px": cfg["data"]["input_size"], "epochs_done": len(hist), "epochs_planned": cfg["optim"]["epochs"],
+        "best_epoch": int(best["epoch"]), "val_accuracy_best": float(best["val_accuracy"]),
+        "train_wall_min": sum(float(r["train_time_s"]) for r in hist) / 60,
+        "images_per_s_mean": statistics.mean(float(r["images_per_s"]) for r in hist),
+        "precision": sorted({r.get("precision") or "fp32" for r in hist}), "machines": machines,
+        "test_accuracy": train["accuracy"], "test_average": train["average"], "test_coarse_accuracy": train["coarse_accuracy"],
+        "uniform_accuracy": uni.get("accuracy"), "uniform_average": uni.get("average"),
+        "per_class": train["per_class"], "per_class_uniform": uni.get("per_class"),
+        "robustness": {c: {"accuracy": rob[c]["accuracy_train"], "average": rob[c]["average_train"],
+                           "detector_recall": rob[c]["detector_recall"]} for c in rob},
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("data", nargs="?", default="../shared/data/ferplus")
+    ap.add_argument("--fresh", action="store_true")
+    ap.add_argument("--threads", type=int, default=None)
+    a = ap.parse_args()
+    out = Path("benchmarks/results/ferplus-robust")
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for name, run, cmd in RUNS:
+        run = Path(run)
+        if (run / "best.pt").is_file():
+            rows.append(row(name, run, cmd, score(run, a.data, a.threads, a.fresh)))
+    teacher = next((r for r in rows if r["stage"] == "teacher"), None)
+    gains, leads = [], []
+    for seed in (0, 1):
+        n = [r for r in rows if r["backbone"] == "resnet18" and r["distill"] is False and r["seed"] == seed]
+        if not n:
+            continue
+        for d in (r for r in rows if r["backbone"] == "resnet18" and r["distill"] is True and r["seed"] == seed):
+            gains.append({"run": d["name"], "seed": seed, "gain_accuracy": d["test_accuracy"] - n[0]["test_accuracy"],
+                          "gain_average": d["test_average"] - n[0]["test_average"],
+                          "complete": d["epochs_done"] == d["epochs_planned"] and n[0]["epochs_done"] == n[0]["epochs_planned"]})
+        if teacher:
+            leads.append({"seed": seed, "lead_accuracy": teacher["test_accuracy"] - n[0]["test_accuracy"],
+                          "lead_average": teacher["test_average"] - n[0]["test_average"],
+                          "teacher_epochs": f"{teacher['epochs_done']}/{teacher['epochs_planned']}",
+                          "student_epochs": f"{n[0]['epochs_done']}/{n[0]['epochs_planned']}"})
+    res = {"machine_of_scoring": machine_info(a.threads, "cpu"), "data": a.data,
+           "protocol": "FER+ majority, model selected on valid, scored on test", "rows": rows,
+           "distillation_gain": gains, "teacher_lead_over_nodistill": leads}
+    (out / "results.json").write_text(json.dumps(res, indent=2))
+    cols = " | ".join(CONDITIONS)
+    lines = [f"| run | epochs | best | wall min | img/s | acc | avg | coarse | acc / avg uniform | {cols} | precision | machine |",
+             "| --- " * (10 + len(CONDITIONS)) + "|"]
+    for r in rows:
+        rob = " | ".join(f"{r['robustness'][c]['accuracy']:.1f}" if c in r["robustness"] else "-" for c in CONDITIONS)
+        uni = "-" if r["uniform_accuracy"] is None else f"{r['uniform_accuracy']:.2f} / {r['uniform_average']:.2f}"
+        mach = "; ".join(f"{k} ({v} ep)" for k, v in r["machines"].items())
+        lines.append(f"| {r['name']} | {r['epochs_done']}/{r['epochs_planned']} | {r['best_epoch']} | {r['train_wall_min']:.0f} | "
+                     f"{r['images_per_s_mean']:.0f} | {r['test_accuracy']:.2f} | {r['test_average']:.2f} | "
+                     f"{r['test_coarse_accuracy']:.2f} | {uni} | {rob} | {', '.join(r['precision'])} | {mach} |")
+    lines.append("")
+    for g in gains:
+        lines.append(f"- distillation gain, {g['run']}: {g['gain_accuracy']:+.2f} acc / {g['gain_average']:+.2f} avg"
+                     + ("" if g["complete"] else " (runs not finished)"))
+    for t in leads:
+        lines.append(f"- teacher ({t['teacher_epochs']} epochs) over the student without a teacher ({t['student_epochs']}), "
+                     f"seed {t['seed']}: {t['lead_accuracy']:+.2f} acc / {t['lead_average']:+.2f} avg (goal: >= +1.5)")
+    (out / "results.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
