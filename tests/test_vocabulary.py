@@ -50,12 +50,20 @@ def test_resume_needs_none_of_the_original_flags(ferplus_slice, tmp_path):
 
 
 def test_cli_choices_match_the_library_tables():
-    from eemkit.cli.common import DataFormat, Device, LabelMode, Loss
+    from eemkit.cli.common import DataFormat, Detector, Device, LabelMode, Loss
     from eemkit.cli.export import CalibMethod, Int8Target
     from eemkit.data.datasets import FORMATS, LABEL_MODES
     from eemkit.export.quantize import METHODS, TARGETS
     from eemkit.losses import LOSSES
     from eemkit.runtime import DEVICES
+    from eemkit.runtime.faces import DETECTORS
 
-    cli = [{e.value for e in c} for c in (DataFormat, Device, CalibMethod, Int8Target, Loss, LabelMode)]
-    assert cli == [set(FORMATS), set(DEVICES), set(METHODS), set(TARGETS), set(LOSSES), set(LABEL_MODES)]
+    cli = [{e.value for e in c} for c in (DataFormat, Device, CalibMethod, Int8Target, Loss, LabelMode, Detector)]
+    assert cli == [set(FORMATS), set(DEVICES), set(METHODS), set(TARGETS), set(LOSSES), set(LABEL_MODES),
+                   set(DETECTORS) - {"none"}]  # "none" is predict --crops
+
+
+@pytest.mark.parametrize("command", ["predict", "demo", "eval", "bench"])
+def test_every_command_that_detects_faces_takes_the_same_detector_options(command):
+    out = runner.invoke(app, [command, "--help"], terminal_width=200).output
+    assert "--detector " in out and "--detector-model" in out and "haar" in out and "centerface" in out

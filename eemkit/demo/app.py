@@ -53,14 +53,16 @@ def _read_image(path: Path) -> np.ndarray:
 def predict(model: str | Path | None, inputs: list[str | Path], annotate_dir: str | Path | None = None,
             threads: int | None = None, margin: float = 0.15, log: Callable[[str], None] = lambda s: None,
             class_prior: str | Path = "train", crops: bool = False, device: str = "cpu",
-            csv_path: str | Path | None = None) -> dict:
+            csv_path: str | Path | None = None, detector: str | None = None, detector_model: str | Path | None = None) -> dict:
     """Detect every face in images / videos and classify it. Returns {"model", "records", "no_face",
     "unreadable"}: one record per face and frame (file, frame, box, track, labels, both probability
     vectors); a file that cannot be read is reported in "unreadable" and the others go on.
     `crops`: the inputs are already face crops (no detection, no margin). `class_prior`: the operating
-    point (train | uniform | JSON file, see eemkit.priors).
+    point (train | uniform | JSON file, see eemkit.priors). `detector` / `detector_model`: the face
+    detector (eemkit.runtime.faces.create_detector; default haar); UsageError together with `crops`.
 
-    Output paths are checked before any inference (UsageError); EemkitError when no input could be read.
+    Output paths and the detector are checked before any inference (UsageError); EemkitError when no input
+    could be read.
     """
     from eemkit.io_utils import check_output_dir, check_output_file
     from eemkit.runtime import open_runner
@@ -69,19 +71,22 @@ def predict(model: str | Path | None, inputs: list[str | Path], annotate_dir: st
     out_dir = check_output_dir(annotate_dir, "--annotate folder") if annotate_dir else None
     if csv_path is not None:
         check_output_file(csv_path, "--csv file")
+    if crops and (detector is not None or detector_model is not None):
+        raise UsageError("--crops classifies images that are already faces, without a detector: drop --detector "
+                         "and --detector-model, or drop --crops")
+    face_detector = create_detector("none" if crops else detector or "haar", detector_model, threads)
     names = annotated_names(files, VIDEO_EXTS)
     records, no_face, unreadable = [], [], []
     with open_runner(resolve_model(model), device=device, threads=threads) as runner:
         runner.set_class_prior(class_prior)
-        detector = create_detector("none" if crops else "haar")
         margin = 0.0 if crops else margin
         for f in files:
             dst = out_dir / names[f] if out_dir else None
             try:
                 if f.suffix.lower() in VIDEO_EXTS:
-                    recs = _predict_video(f, FramePipeline(runner, detector, margin=margin), dst)
+                    recs = _predict_video(f, FramePipeline(runner, face_detector, margin=margin), dst)
                 else:
-                    recs = _predict_image(f, FramePipeline(runner, detector, margin=margin, smoothing=0.0), dst)
+                    recs = _predict_image(f, FramePipeline(runner, face_detector, margin=margin, smoothing=0.0), dst)
             except EemkitError as err:
                 unreadable.append({"file": str(f), "reason": str(err)})
                 log(f"skipped {f}: {err}")
@@ -160,11 +165,13 @@ def gui_available() -> bool:
 def run_demo(model: str | Path | None, source: str, headless: bool = False, output: str | Path | None = None,
              records_path: str | Path | None = None, max_frames: int | None = None, threads: int | None = None,
              detect_every: int = 1, smoothing: float = 0.6, log: Callable[[str], None] = lambda s: None,
-             class_prior: str | Path = "train", serve: str | None = None, device: str = "cpu") -> dict:
+             class_prior: str | Path = "train", serve: str | None = None, device: str = "cpu",
+             detector: str = "haar", detector_model: str | Path | None = None) -> dict:
     """The real-time loop: capture -> detect -> preprocess -> infer -> smooth -> overlay -> show/write/serve.
 
     `serve` ("HOST:PORT"): serve the annotated frames as MJPEG with a live page and records.json while the demo
-    runs (a file source is then played at its own frame rate). Returns {"frames", "fps", "stage_ms", "faces"}.
+    runs (a file source is then played at its own frame rate). `detector` / `detector_model`: the face
+    detector (eemkit.runtime.faces.create_detector). Returns {"frames", "fps", "stage_ms", "faces"}.
     `q` or Esc quits the window.
     """
     import cv2
@@ -184,12 +191,13 @@ def run_demo(model: str | Path | None, source: str, headless: bool = False, outp
         check_output_file(output, "--out video")
     if records_path is not None:
         check_output_file(records_path, "--records file")
+    face_detector = create_detector(detector, detector_model, threads)
     rec_fh = open(records_path, "w") if records_path else None  # a stream: records survive a crash of a live demo
     writer = None
     n = faces = 0
     with open_runner(resolve_model(model), device=device, threads=threads) as runner:
         runner.set_class_prior(class_prior)
-        pipe = FramePipeline(runner, create_detector("haar"), smoothing=smoothing, detect_every=detect_every)
+        pipe = FramePipeline(runner, face_detector, smoothing=smoothing, detect_every=detect_every)
         src = open_source(source, log=log)
         server = _start_server(serve, log) if serve else None
         pace = 1.0 / src.fps if server is not None and not src.live else 0.0

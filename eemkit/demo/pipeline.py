@@ -151,17 +151,20 @@ def draw(rgb: np.ndarray, results: list[FaceResult], fps: float | None = None, s
 
 
 def bench_pipeline(models: list[Path], video: Path, threads: int | None = None, detect_every: int = 1,
-                   log: Callable[[str], None] = lambda s: None) -> dict:
-    """Time the whole per-frame path on a video for each model: frames/s and per-stage ms."""
+                   log: Callable[[str], None] = lambda s: None, detector: str = "haar",
+                   detector_model: str | Path | None = None) -> dict:
+    """Time the whole per-frame path on a video for each model: frames/s and per-stage ms. `detector` /
+    `detector_model`: the face detector (eemkit.runtime.faces.create_detector)."""
     from eemkit.runtime.env import machine_info
     from eemkit.demo.capture import open_source
     from eemkit.runtime.faces import create_detector
     from eemkit.runtime import open_runner
 
+    face_detector = create_detector(detector, detector_model, threads)
     rows = []
     for m in models:
         with open_runner(m, threads=threads) as runner:
-            pipe = FramePipeline(runner, create_detector("haar"), detect_every=detect_every)
+            pipe = FramePipeline(runner, face_detector, detect_every=detect_every)
             src = open_source(str(video), live=False)
             n, faces, t0 = 0, 0, time.perf_counter()
             try:
@@ -171,7 +174,7 @@ def bench_pipeline(models: list[Path], video: Path, threads: int | None = None, 
             finally:
                 src.close()
             wall = time.perf_counter() - t0
-            rows.append({"model": str(m), "precision": runner.precision, "frames": n, "faces": faces,
+            rows.append({"model": str(m), "precision": runner.precision, "detector": detector, "frames": n, "faces": faces,
                          "fps": n / max(wall, 1e-9), "stage_ms": pipe.stage_ms(), "detect_every": detect_every,
                          "frame_ms": 1000.0 * wall / max(n, 1)})
             log(f"{m}: {rows[-1]['fps']:.1f} frames/s")

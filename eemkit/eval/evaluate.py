@@ -11,6 +11,7 @@ from eemkit.data.datasets import load_split
 from eemkit.data.preprocess import PreprocessSpec
 from eemkit.errors import UsageError
 from eemkit.metrics import classification_metrics, save_confusion_png
+from eemkit.runtime.faces import FaceDetector
 from eemkit.labels import LabelSpace, check_same_classes
 
 
@@ -98,7 +99,7 @@ def evaluate_model(model_path: str | Path, data_path: str | Path, fmt: str, spli
                    priors: tuple[str, ...] = ("train", "uniform"), robustness: tuple[str, ...] | None = None,
                    out_dir: str | Path | None = None, skip_bad: bool = False, limit: int | None = None,
                    threads: int | None = None, progress: Callable[[str], None] | None = None,
-                   device: str = "cpu") -> dict:
+                   device: str = "cpu", detector: str | None = None, detector_model: str | Path | None = None) -> dict:
     """Metrics of any model eemkit runs (checkpoint, ONNX, engine) on one split, at each class prior
     (`priors`; "uniform" is skipped with a note for a model that records no training prior), and with
     `robustness` conditions (eemkit.eval.robustness.CONDITIONS) the robustness table.
@@ -106,7 +107,9 @@ def evaluate_model(model_path: str | Path, data_path: str | Path, fmt: str, spli
     The data may hold a subset of the model's classes (a folder with happy/ sad/ angry/): then
     "restricted" holds, per prior, the metrics with the argmax over the present classes only, beside
     the unrestricted ones in "priors". With out_dir, writes metrics.json, confusion-<prior>.png and
-    robustness.png there (the plots only where matplotlib is installed)."""
+    robustness.png there (the plots only where matplotlib is installed). `detector` / `detector_model`: the
+    face detector of the "demo" condition (eemkit.runtime.faces.create_detector; default haar); UsageError
+    when one is given and the demo condition is not scored."""
     from eemkit.data.datasets import read_split_images
     from eemkit.eval.robustness import CONDITIONS
     from eemkit.eval.robustness import robustness as run_robustness
@@ -115,6 +118,7 @@ def evaluate_model(model_path: str | Path, data_path: str | Path, fmt: str, spli
 
     if out_dir is not None:
         check_output_dir(out_dir, "--out")  # before the work, not after it
+    det = _demo_detector(robustness, detector, detector_model, threads)
     images, y_data, data_labels, _ = read_split_images(data_path, fmt, split, skip_bad=skip_bad, limit=limit)
     res: dict = {"model": str(model_path), "split": split, "format": fmt, "priors": {}, "notes": []}
     rows = None
@@ -136,12 +140,27 @@ def evaluate_model(model_path: str | Path, data_path: str | Path, fmt: str, spli
                 res["restricted"][p] = _metrics(y, restrict(out, labels, present), labels)
         runner.set_class_prior("train")
         if robustness is not None:
-            rows = run_robustness(runner, images, y, list(robustness) or list(CONDITIONS), usable, progress=progress)
+            rows = run_robustness(runner, images, y, list(robustness) or list(CONDITIONS), usable, progress=progress,
+                                  detector=det)
             res["robustness"] = [r.to_dict() for r in rows]
     res.update({k: v for k, v in res["priors"][usable[0]].items()})  # the first prior's figures at the top level
     if out_dir is not None:
         _write_eval(res, rows, labels, Path(model_path), Path(out_dir), fmt, split)
     return res
+
+
+def _demo_detector(conditions: tuple[str, ...] | None, name: str | None, model: str | Path | None,
+                   threads: int | None) -> FaceDetector | None:
+    """The demo condition's face detector, built before any work; None (the default Haar cascade) when
+    none was asked for. UsageError for a detector option without the demo condition."""
+    if name is None and model is None:
+        return None
+    if conditions is None or (conditions and "demo" not in conditions):
+        raise UsageError("--detector and --detector-model choose the face detector of the robustness condition "
+                         "\"demo\": add --robustness (or --conditions with demo)")
+    from eemkit.runtime.faces import create_detector
+
+    return create_detector(name or "haar", model, threads)
 
 
 def _metrics(y: np.ndarray, out: dict[str, np.ndarray], labels: LabelSpace) -> dict:

@@ -18,6 +18,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from eemkit.metrics import classification_metrics
+from eemkit.runtime.faces import FaceDetector
 
 Perturb = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
@@ -106,12 +107,11 @@ def place_in_frame(img: np.ndarray, rng: np.random.Generator, frame: tuple[int, 
     return bg, (x, y, side, side)
 
 
-def _demo_crops(images: Sequence[np.ndarray], seed: int, margin: float) -> tuple[list[np.ndarray | None], float]:
-    """Each image through place_in_frame -> the demo's detector -> crop_face; None where no face
+def _demo_crops(images: Sequence[np.ndarray], seed: int, margin: float, det: FaceDetector) -> tuple[list[np.ndarray | None], float]:
+    """Each image through place_in_frame -> the face detector `det` -> crop_face; None where no face
     overlaps the true box (IoU > 0.3). Returns (crops, recall %)."""
-    from eemkit.runtime.faces import create_detector, crop_face, iou
+    from eemkit.runtime.faces import crop_face, iou
 
-    det = create_detector("haar")
     rng = np.random.default_rng(seed)
     crops: list[np.ndarray | None] = []
     for img in images:
@@ -129,9 +129,12 @@ class RobustnessRow:
     n: int
     metrics: dict[str, dict]  # prior name -> classification_metrics
     recall: float | None = None
+    detector: str | None = None  # the demo condition's face detector
 
     def to_dict(self) -> dict:
         d = {"condition": self.condition, "what": self.what, "n": self.n, "detector_recall": self.recall}
+        if self.detector is not None:
+            d["detector"] = self.detector
         for prior, m in self.metrics.items():
             d[f"accuracy_{prior}"] = m["accuracy"]
             d[f"average_{prior}"] = m["average"]
@@ -140,9 +143,11 @@ class RobustnessRow:
 
 def robustness(runner, images: Sequence[np.ndarray], y: np.ndarray, conditions: Sequence[str] | None = None,
                priors: Sequence[str] = ("train", "uniform"), seed: int = 0, margin: float = 0.15,
-               progress: Callable[[str], None] | None = None) -> list[RobustnessRow]:
+               progress: Callable[[str], None] | None = None,
+               detector: FaceDetector | None = None) -> list[RobustnessRow]:
     """Score `runner` (an active Runner) on raw uint8 images (grey HxW or RGB HxWx3) under each condition
-    and class prior. Unknown condition names raise UsageError."""
+    and class prior. `detector`: the FaceDetector of the "demo" condition (default: the Haar cascade).
+    Unknown condition names raise UsageError."""
     from eemkit.errors import UsageError
 
     names = list(conditions or CONDITIONS)
@@ -155,9 +160,14 @@ def robustness(runner, images: Sequence[np.ndarray], y: np.ndarray, conditions: 
         if progress:
             progress(name)
         what, fn = CONDITIONS[name]
-        recall = None
+        recall = det_name = None
         if name == "demo":
-            crops, recall = _demo_crops(images, seed + i, margin)
+            if detector is None:
+                from eemkit.runtime.faces import create_detector
+
+                detector = create_detector("haar")
+            crops, recall = _demo_crops(images, seed + i, margin, detector)
+            det_name = getattr(detector, "name", type(detector).__name__)
             keep = [c if c is not None else np.zeros((8, 8, 3), np.uint8) for c in crops]
             missed = np.asarray([c is None for c in crops])
         else:
@@ -178,7 +188,7 @@ def robustness(runner, images: Sequence[np.ndarray], y: np.ndarray, conditions: 
             coarse[missed, [int((t + 1) % coarse.shape[1]) for t in coarse_true[missed]]] = 0.0
             metrics[prior] = classification_metrics(y, fine, labels.fine, coarse, labels.coarse_index, labels.coarse)
         runner.set_class_prior("train")
-        rows.append(RobustnessRow(name, what, len(images), metrics, recall))
+        rows.append(RobustnessRow(name, what, len(images), metrics, recall, det_name))
     return rows
 
 

@@ -2,7 +2,9 @@
 
 `HaarDetector` uses OpenCV's frontal-face Haar cascade (shipped in opencv-python(-headless) 4.x as
 cv2.data) on a downscaled grey frame, and optionally its eye cascade to estimate the eye line for
-alignment. Another detector plugs in by implementing `FaceDetector.detect`.
+alignment. `centerface` (eemkit.runtime.centerface) finds more faces with a small network in ONNX
+Runtime, from a model file that a pip package carries. Another detector plugs in by implementing
+`FaceDetector.detect` and an entry in DETECTORS; `create_detector` builds one by name.
 """
 
 from __future__ import annotations
@@ -126,15 +128,31 @@ class WholeImage:
         return [Face((0, 0, int(rgb.shape[1]), int(rgb.shape[0])))]
 
 
-DETECTORS = {"haar": HaarDetector, "none": WholeImage}
+def _centerface(model: str | Path | None = None, threads: int | None = None) -> FaceDetector:
+    from eemkit.runtime.centerface import CenterFaceDetector  # onnxruntime, and a model file only this one needs
+
+    return CenterFaceDetector(model=model, threads=threads)
 
 
-def create_detector(name: str = "haar", **kw) -> FaceDetector:
+# "none" is what `predict --crops` uses, not a choice of --detector
+DETECTORS = {"haar": HaarDetector, "centerface": _centerface, "none": WholeImage}
+MODEL_DETECTORS = ("centerface",)  # the detectors that run a network: they take a model file and threads
+
+
+def create_detector(name: str = "haar", model: str | Path | None = None, threads: int | None = None) -> FaceDetector:
+    """The face detector `name` (DETECTORS). `model`: the detector's model file (centerface only; default:
+    the one found in an installed package); `threads`: its CPU threads where it runs a network.
+
+    Raises UsageError for an unknown name, a model file given to a detector that takes none, or a model
+    that cannot be found or loaded."""
+    from eemkit.errors import UsageError
+
     if name not in DETECTORS:
-        from eemkit.errors import UsageError
-
         raise UsageError(f"unknown face detector {name!r}; available: {', '.join(DETECTORS)}")
-    return DETECTORS[name](**kw)
+    if model is not None and name not in MODEL_DETECTORS:
+        raise UsageError(f"--detector-model {model} is for --detector {' or '.join(MODEL_DETECTORS)}; "
+                         f"the {name} detector takes no model file")
+    return DETECTORS[name](model=model, threads=threads) if name in MODEL_DETECTORS else DETECTORS[name]()
 
 
 def iou(a: tuple, b: tuple) -> float:
