@@ -8,7 +8,7 @@ from pathlib import Path
 import eemkit
 
 LAYERS = (
-    ("errors", "hashing", "io_utils"),
+    ("errors", "hashing", "io_utils", "hostinfo"),
     ("labels", "metrics"),
     ("artifact", "formats", "priors"),
     ("data", "models", "losses"),

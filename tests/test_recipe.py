@@ -130,6 +130,9 @@ def test_recipe_run_resumes_exactly_and_saves_the_ema(ferplus_slice, tmp_path):
     assert strip == [{k: v for k, v in r.items() if k not in ("images_per_s", "train_time_s")} for r in resumed.history]
     a, b = load_checkpoint(tmp_path / "full" / "last.pt"), load_checkpoint(tmp_path / "part" / "last.pt")
     assert all(torch.equal(a["ema"]["model"][k], b["ema"]["model"][k]) for k in a["ema"]["model"])
+    from eemkit.hostinfo import cpu_model
+
+    assert full.history[0]["machine"].startswith(cpu_model()) and "threads" in full.history[0]["machine"]
     assert full.history[0]["precision"] == "fp32" and a["class_counts"] == load_checkpoint(tmp_path / "full" / "best.pt")["class_counts"]
     best = load_checkpoint(tmp_path / "full" / "best.pt")
     best_epoch = full.best["epoch"]
