@@ -81,6 +81,11 @@ def main() -> None:
                          + f" | {'-' if r['detector_recall'] is None else format(r['detector_recall'], '.1f')} |"
                          for r in rob["robustness"])
     rob_head = "| condition | " + " | ".join(f"acc / avg, {p} prior" for p in pri) + " | detector recall % |\n| --- |" + " --- |" * (len(pri) + 1)
+    import shlex
+
+    regen = " ".join([".venv/bin/python benchmarks/make_default_model.py", shlex.quote(a.ckpt), shlex.quote(a.data)]
+                     + (["--mirror-average"] if a.mirror_average else []) + (["--threads", str(a.threads)] if a.threads else [])
+                     + (["--why", shlex.quote(a.why)] if a.why else []) + [x for t in a.train for x in ("--train", shlex.quote(t))])
     mirror = ("the graph runs the face and its mirror and averages their logits (measured: benchmarks/README.md, 7.4)"
               if a.mirror_average else "no (`eemkit export --mirror-average` adds it; benchmarks/README.md, 7.4)")
     card = f"""# Model card: eemkit default student (INT8 ONNX)
@@ -132,9 +137,9 @@ errors).
 ## Regenerate
 ```bash
 {train_lines}
-.venv/bin/python benchmarks/make_default_model.py {a.ckpt}
+{regen}
 ```
-Measured on: {machine_info(None, 'cpu')['cpu']}.
+Measured on: {machine_info(a.threads, 'cpu')['cpu']}, {a.threads or 'all'} thread(s).
 """
     (ASSETS / "MODEL_CARD.md").write_text(card)
     Path("benchmarks/results/default_model.json").write_text(json.dumps(

@@ -1,5 +1,5 @@
-"""A model on FER+ test as a user gets it: `eemkit predict FER2013Test --crops --csv` (the CLI, in a
-subprocess), its records joined with the majority labels, at each class prior.
+"""A model on FER+ test as a user gets it: `eemkit predict FER2013Test --crops --json` (the CLI, in a
+subprocess), its records (full-precision probabilities) joined with the majority labels, at each class prior.
 
 Usage: .venv/bin/python benchmarks/predict_crops_ferplus.py [--model MODEL] [--data DATA] [--threads N]
        [--out benchmarks/results/predict-crops/NAME.json]
@@ -9,12 +9,10 @@ Without --model: the shipped default model. Prints a table and writes the JSON.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -32,17 +30,12 @@ def predict_crops(model: str | None, data: str | Path, prior: str, threads: int)
     """Run `eemkit predict DATA/FER2013Test --crops` at `prior` and score it on the majority-labelled images."""
     test = load_split(data, "ferplus", "test", PreprocessSpec.for_input(48, 1.0))
     labels = test.labels
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "records.csv"
-        cmd = [EEMKIT, "predict", str(Path(data) / "FER2013Test"), "--crops", "--csv", str(out), "--threads", str(threads),
-               "--class-prior", prior, "--json"]
-        if model:
-            cmd += ["--model", str(model)]
-        t0 = time.perf_counter()
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-        wall = time.perf_counter() - t0
-        with open(out, newline="") as fh:
-            rows = {Path(r["file"]).name: r for r in csv.DictReader(fh)}
+    cmd = [EEMKIT, "predict", str(Path(data) / "FER2013Test"), "--crops", "--threads", str(threads),
+           "--class-prior", prior, "--json"] + (["--model", str(model)] if model else [])
+    t0 = time.perf_counter()
+    done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    rows = {Path(r["file"]).name: r for r in json.loads(done.stdout)["records"]}
     missing = [n for n in test.names if Path(n).name not in rows]
     if missing:
         raise SystemExit(f"predict gave no record for {len(missing)} test images (e.g. {missing[0]})")
@@ -50,12 +43,12 @@ def predict_crops(model: str | None, data: str | Path, prior: str, threads: int)
     coarse = np.zeros((len(test), len(labels.coarse)), np.float32)
     for i, n in enumerate(test.names):
         r = rows[Path(n).name]
-        fine[i] = [float(r[f"p_{c}"]) for c in labels.fine]
-        coarse[i] = [float(r[f"pc_{c}"]) for c in labels.coarse]
+        fine[i] = [r["fine_probs"][c] for c in labels.fine]
+        coarse[i] = [r["coarse_probs"][c] for c in labels.coarse]
     m = classification_metrics(test.fine, fine, labels.fine, coarse, labels.coarse_index, labels.coarse)
     return {"prior": prior, "n": len(test), "accuracy": m["accuracy"], "average": m["average"],
             "coarse_accuracy": m["coarse_accuracy"], "per_class": m["per_class"], "support": m["support"],
-            "wall_s": round(wall, 1), "command": " ".join(cmd[:1] + ["predict"] + cmd[2:3] + ["--crops", "--class-prior", prior])}
+            "wall_s": round(wall, 1), "command": " ".join(["eemkit"] + cmd[1:])}
 
 
 def main() -> None:
@@ -65,7 +58,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default="benchmarks/results/predict-crops/default.json")
     a = ap.parse_args()
-    res = {"model": a.model or "shipped default", "machine": machine_info(None, "cpu")["cpu"],
+    res = {"model": a.model or "shipped default", "machine": machine_info(a.threads, "cpu")["cpu"], "threads": a.threads,
            "points": [predict_crops(a.model, a.data, p, a.threads) for p in ("train", "uniform")]}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(res, indent=2))

@@ -46,9 +46,14 @@ CONDITIONS = ("shift", "zoom-out", "rotate", "low-res", "low-light", "jpeg", "de
 def score(run: Path, data: str, threads: int | None, fresh: bool) -> dict:
     cached = run / "eval-robust" / "metrics.json"
     if cached.is_file() and cached.stat().st_mtime > (run / "best.pt").stat().st_mtime and not fresh:
-        return json.loads(cached.read_text())
-    return evaluate_model(run / "best.pt", data, "ferplus", "test", robustness=CONDITIONS, threads=threads,
+        m = json.loads(cached.read_text())
+        if Path(m.get("data", "")).resolve() == Path(data).resolve():  # scored on the same data after best.pt last changed
+            return m
+    m = evaluate_model(run / "best.pt", data, "ferplus", "test", robustness=CONDITIONS, threads=threads,
                           out_dir=run / "eval-robust")
+    m["data"] = str(data)
+    (run / "eval-robust" / "metrics.json").write_text(json.dumps(m, indent=2))
+    return m
 
 
 def row(name: str, run: Path, cmd: str, m: dict) -> dict:
@@ -66,9 +71,9 @@ def row(name: str, run: Path, cmd: str, m: dict) -> dict:
         "distill": cfg["loss"]["distill"] if cfg["stage"] == "student" else None, "seed": cfg["optim"]["seed"],
         "input_px": cfg["data"]["input_size"], "epochs_done": len(hist), "epochs_planned": cfg["optim"]["epochs"],
         "best_epoch": int(best["epoch"]), "val_accuracy_best": float(best["val_accuracy"]),
-        "train_wall_min": sum(float(r["train_time_s"]) for r in hist) / 60,
+        "train_min": sum(float(r["train_time_s"]) for r in hist) / 60,  # training steps only, not validation
         "images_per_s_mean": statistics.mean(float(r["images_per_s"]) for r in hist),
-        "precision": sorted({r.get("precision") or "fp32" for r in hist}), "machines": machines,
+        "precision": sorted({r.get("precision") or "not recorded" for r in hist}), "machines": machines,
         "test_accuracy": train["accuracy"], "test_average": train["average"], "test_coarse_accuracy": train["coarse_accuracy"],
         "uniform_accuracy": uni.get("accuracy"), "uniform_average": uni.get("average"),
         "per_class": train["per_class"], "per_class_uniform": uni.get("per_class"),
@@ -110,13 +115,13 @@ def main() -> None:
            "distillation_gain": gains, "teacher_lead_over_nodistill": leads}
     (out / "results.json").write_text(json.dumps(res, indent=2))
     cols = " | ".join(CONDITIONS)
-    lines = [f"| run | epochs | best | wall min | img/s | acc | avg | coarse | acc / avg uniform | {cols} | precision | machine |",
+    lines = [f"| run | epochs | best | train min | img/s | acc | avg | coarse | acc / avg uniform | {cols} | precision | machine |",
              "| --- " * (10 + len(CONDITIONS)) + "|"]
     for r in rows:
         rob = " | ".join(f"{r['robustness'][c]['accuracy']:.1f}" if c in r["robustness"] else "-" for c in CONDITIONS)
         uni = "-" if r["uniform_accuracy"] is None else f"{r['uniform_accuracy']:.2f} / {r['uniform_average']:.2f}"
         mach = "; ".join(f"{k} ({v} ep)" for k, v in r["machines"].items())
-        lines.append(f"| {r['name']} | {r['epochs_done']}/{r['epochs_planned']} | {r['best_epoch']} | {r['train_wall_min']:.0f} | "
+        lines.append(f"| {r['name']} | {r['epochs_done']}/{r['epochs_planned']} | {r['best_epoch']} | {r['train_min']:.0f} | "
                      f"{r['images_per_s_mean']:.0f} | {r['test_accuracy']:.2f} | {r['test_average']:.2f} | "
                      f"{r['test_coarse_accuracy']:.2f} | {uni} | {rob} | {', '.join(r['precision'])} | {mach} |")
     lines.append("")

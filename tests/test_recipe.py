@@ -246,9 +246,12 @@ def test_validation_scores_the_train_operating_point_of_a_logit_adjusted_model(f
         return evaluate_imageset(*args, **kw)
 
     monkeypatch.setattr(loop, "evaluate_imageset", spy)
-    res = train(_recipe_cfg(ferplus_slice, tmp_path / "la", epochs=1))
+    cfg = _recipe_cfg(ferplus_slice, tmp_path / "la", epochs=1)
+    cfg = resolve_config(None, [cfg.to_dict(), {"data": {"limit": 20, "label_mode": "majority"}}])  # 3,3,3,3,2,2,2,2 per class
+    res = train(cfg)
     pi = np.asarray(load_checkpoint(res.best_checkpoint)["class_prior"], dtype=np.float64)
     want = 0.5 * np.log(pi / pi.sum())
+    assert np.ptp(want) > 0.1  # an unbalanced prior, so a missing shift cannot pass
     assert len(seen) == 1 and seen[0] is not None
     assert np.allclose(seen[0].fine, want - want.mean(), atol=1e-5)
 

@@ -207,10 +207,6 @@ def targets(teacher: Annotated[list[Path], typer.Option("--teacher", help="A tea
 
     cfg = resolve_stage_config("student", preset, _overrides("student", sets, data=data, format=format, label_mode=label_mode,
                                                              input_size=input_size, limit=limit, threads=threads))
-    if cfg.optim.threads > 0:
-        import torch
-
-        torch.set_num_threads(cfg.optim.threads)
     progress = make_progress()
     tasks: dict[str, int] = {}
     passes: dict[str, list[int]] = {}

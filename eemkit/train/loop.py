@@ -150,6 +150,16 @@ def _teacher_targets(cfg: TrainConfig, train_set: ImageSet, labels: LabelSpace, 
                                       open_artifact=open_artifact, note=reporter.message)
     if cfg.loss.teacher_mirror:
         targets = teacher_cache.combine([targets], mirror=True)
+    if str(cfg.teacher).lower().endswith(".npz"):  # saved targets: say what they are and flag other data settings
+        info = teacher_cache.read_info(cfg.teacher)
+        made = info.get("data", {})
+        other = [f"{k} {made[k]} (this run: {getattr(cfg.data, k)})" for k in ("label_mode", "input_size", "crop_pct", "color")
+                 if k in made and made[k] != getattr(cfg.data, k)]
+        if info.get("teachers"):
+            reporter.message(f"targets of {len(info['teachers'])} teacher(s){', mirror-averaged' if info.get('mirror') else ''}: "
+                             + ", ".join(info["teachers"]))
+        if other:
+            reporter.message(f"note: {cfg.teacher} was made with other data settings: {'; '.join(other)}")
     feat = "" if targets.has_features else " (logits only: the V^a term of L_D is skipped)"
     reporter.message(f"cached the teacher's outputs on {len(train_set)} training images and their mirrors "
                      f"in {time.perf_counter() - t0:.0f} s{feat}")
@@ -363,10 +373,7 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
                 with autocast(precision, ctx.device):
                     res = net(x)
                     if teacher is not None:
-                        with torch.no_grad():
-                            t_out = teacher(x)
-                            if cfg.loss.teacher_mirror:  # the mean over the face and its mirror
-                                t_out = _mirror_mean(t_out, teacher(x.flip(3)))
+                        t_out = _teacher_forward(teacher, x, cfg.loss.teacher_mirror)
                 res = {k: v.float() for k, v in res.items()}
                 if t_out is not None:
                     t_out = {k: v.float() for k, v in t_out.items()}
@@ -431,13 +438,16 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
     return TrainResult(out, best_path, last_path, history, best)
 
 
-def _mirror_mean(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Online teacher outputs averaged over two views as teacher_cache.combine does for cached ones."""
-    out = {k: torch.log(((a[k].float().softmax(1) + b[k].float().softmax(1)) / 2).clamp_min(1e-12))
-           for k in ("fine_logits", "coarse_logits")}
-    if "features" in a:
-        out["features"] = (a["features"].float() + b["features"].float()) / 2
-    return out
+@torch.no_grad()
+def _teacher_forward(teacher: torch.nn.Module, x: torch.Tensor, mirror: bool) -> dict[str, torch.Tensor]:
+    """The online teacher's outputs on a batch x (N, C, S, S); with `mirror` the mean of every output over
+    x and its left-right mirror, as teacher_cache.combine does for cached ones and the export's
+    --mirror-average graph does for logits."""
+    out = teacher(x)
+    if not mirror:
+        return out
+    flipped = teacher(x.flip(3))
+    return {k: (out[k].float() + flipped[k].float()) / 2 for k in out}
 
 
 def _mix_batch(x: torch.Tensor, target: torch.Tensor, t_out: dict | None, n_fine: int, cfg: TrainConfig,

@@ -129,6 +129,8 @@ def from_path(path: str | Path, images: np.ndarray, names: list[str], labels: La
     opened with `open_artifact`, the runtime's open_runner). Raises UsageError for a missing file,
     other classes, or saved outputs that lack some of the images."""
     path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"teacher {path} is a folder; give a checkpoint (best.pt), an exported model or a .npz in it")
     if not path.is_file():
         raise UsageError(f"teacher {path} does not exist")
     suffix = path.suffix.lower()
@@ -148,24 +150,19 @@ def from_path(path: str | Path, images: np.ndarray, names: list[str], labels: La
     return targets
 
 
-def _log_mean_softmax(logits: list[np.ndarray]) -> np.ndarray:
-    """log of the mean of softmax(logits_i): the mixture's prediction, as logits (softmax gives it back)."""
-    probs = []
-    for z in logits:
-        z = z.astype(np.float32)
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        probs.append(e / e.sum(axis=1, keepdims=True))
-    return np.log(np.maximum(np.mean(probs, axis=0), 1e-12)).astype(np.float16)
+def _mean(arrays: list[np.ndarray]) -> np.ndarray:
+    return np.mean([a.astype(np.float32) for a in arrays], axis=0).astype(np.float16)
 
 
 def combine(targets: list[TeacherTargets], mirror: bool = False) -> TeacherTargets:
     """One set of targets from several teachers and/or both views of each face.
 
-    Logits become log(mean of the probabilities) over the teachers (an ensemble) and, with `mirror`,
-    over the face and its mirror (both views then get the same target). The 256-d features (the V^a
-    term of L_D) are kept only for a single teacher: different networks' features are not comparable;
-    with `mirror` they are averaged over the two views. Raises UsageError for no teachers or teachers
-    of different classes or lengths."""
+    Every output becomes the mean of the logits over the teachers (an ensemble) and, with `mirror`, over
+    the face and its mirror (both views then get the same target): the rule of the export's
+    `--mirror-average` graph (eemkit.models.eem.mirror_average), so a temperature T then softens the
+    mean logits as it softens one teacher's (softmax(mean z / T)). The 256-d features (the V^a term of
+    L_D) are kept only for a single teacher: different networks' features are not comparable. Raises
+    UsageError for no teachers or teachers of different classes or lengths."""
     if not targets:
         raise UsageError("no teacher given")
     first = targets[0]
@@ -176,56 +173,92 @@ def combine(targets: list[TeacherTargets], mirror: bool = False) -> TeacherTarge
             raise UsageError(f"teacher {t.source} covers {len(t)} images but {first.source} covers {len(first)}")
     if len(targets) == 1 and not mirror:
         return first
+    keys = [k for k in KEYS if k != "features" or (len(targets) == 1 and first.has_features)]
     plain, mirrored = {}, {}
-    for k in ("fine_logits", "coarse_logits"):
+    for k in keys:
         p = [t.plain[k] for t in targets]
         m = [t.mirrored[k] for t in targets]
         if mirror:
-            plain[k] = mirrored[k] = _log_mean_softmax(p + m)
+            plain[k] = mirrored[k] = _mean(p + m)
         else:
-            plain[k], mirrored[k] = _log_mean_softmax(p), _log_mean_softmax(m)
-    if len(targets) == 1 and first.has_features:  # mirror averaging of one teacher
-        mean = ((first.plain["features"].astype(np.float32) + first.mirrored["features"].astype(np.float32)) / 2)
-        plain["features"] = mirrored["features"] = mean.astype(np.float16)
+            plain[k], mirrored[k] = _mean(p), _mean(m)
     source = " + ".join(t.source for t in targets) + (" (mirror-averaged)" if mirror else "")
     return TeacherTargets(plain, mirrored, tuple(first.classes), source)
 
 
-def save_teacher_outputs(targets: TeacherTargets, names: list[str], path: str | Path) -> Path:
-    """Write targets with the image names they belong to (float16 .npz), for `--teacher FILE.npz`."""
+def save_teacher_outputs(targets: TeacherTargets, names: list[str], path: str | Path,
+                         info: dict[str, Any] | None = None) -> Path:
+    """Write targets with the image names they belong to (float16 .npz), for `--teacher FILE.npz`.
+
+    info: provenance kept in the file as JSON (teachers, mirror, the data settings they were made at)."""
+    import json
+
     from eemkit.io_utils import atomic_open
 
     path = Path(path)
     arrays = {f"plain_{k}": v for k, v in targets.plain.items()}
     arrays.update({f"mirrored_{k}": v for k, v in targets.mirrored.items()})
+    meta = {"source": targets.source, **(info or {})}
     with atomic_open(path, "wb", what="teacher outputs") as fh:
-        np.savez(fh, names=np.asarray(names), classes=np.asarray(targets.classes), **arrays)
+        np.savez(fh, names=np.asarray(names), classes=np.asarray(targets.classes), info=np.asarray(json.dumps(meta)),
+                 **arrays)
     return path
+
+
+def read_info(path: str | Path) -> dict[str, Any]:
+    """The provenance saved with a targets file ({} for a file written before eemkit kept it)."""
+    import json
+
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return json.loads(str(z["info"])) if "info" in z.files else {}
+    except Exception:  # the loader below gives the one-line error for a bad file
+        return {}
 
 
 def load_teacher_outputs(path: str | Path, names: list[str]) -> TeacherTargets:
     """Targets saved by `save_teacher_outputs`, reordered to `names` (the training set's image names).
 
-    Raises UsageError when the file is unreadable or lacks any of the training images."""
+    Raises UsageError when the file is unreadable (truncated, not an .npz), its arrays have the wrong
+    shapes or non-finite values, or it lacks any of the training images."""
+    import zipfile
+    import zlib
+
     try:
         with np.load(path, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as err:
-        raise UsageError(f"{path} is not a readable teacher-outputs file ({type(err).__name__})") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as err:
+        raise UsageError(f"{path} is not a readable teacher-outputs file ({type(err).__name__}: truncated or not an "
+                         ".npz written by `eemkit train targets`)") from None
     for k in ("names", "classes", "plain_fine_logits", "plain_coarse_logits", "mirrored_fine_logits", "mirrored_coarse_logits"):
         if k not in data:
             raise UsageError(f"{path} is not a teacher-outputs file (missing {k!r})")
+    n, n_fine = len(data["names"]), len(data["classes"])
+    for k in KEYS:
+        for view in ("plain", "mirrored"):
+            a = data.get(f"{view}_{k}")
+            if a is None:
+                continue
+            if a.ndim != 2 or a.shape[0] != n or (k == "fine_logits" and a.shape[1] != n_fine):
+                raise UsageError(f"{path}: {view}_{k} has shape {a.shape}, expected ({n}, "
+                                 f"{n_fine if k == 'fine_logits' else 'D'}) for {n} images and {n_fine} classes")
+            if not np.issubdtype(a.dtype, np.floating) or not np.isfinite(a).all():
+                raise UsageError(f"{path}: {view}_{k} holds non-finite or non-float values")
     pos = {str(n): i for i, n in enumerate(data["names"])}
     missing = [n for n in names if n not in pos]
     if missing:
         raise UsageError(f"{path} has no teacher outputs for {len(missing)} training images (e.g. {missing[0]}); "
-                         "it was made for another dataset or label mode")
-    order = np.asarray([pos[n] for n in names])
+                         "it was made for another dataset, split or label mode")
+    order = np.asarray([pos[n] for n in names], dtype=np.int64)
     plain = {k: data[f"plain_{k}"][order] for k in KEYS if f"plain_{k}" in data}
     mirrored = {k: data[f"mirrored_{k}"][order] for k in KEYS if f"mirrored_{k}" in data}
     return TeacherTargets(plain, mirrored, tuple(str(c) for c in data["classes"]), str(path))
 
 
 def check_classes(targets: TeacherTargets, labels: LabelSpace) -> None:
+    """Raise UsageError unless the targets' fine classes and coarse width are the data's."""
     if tuple(targets.classes) != tuple(labels.fine):
         raise UsageError(f"teacher {targets.source} has classes {list(targets.classes)} but the data has {list(labels.fine)}")
+    width = targets.plain["coarse_logits"].shape[1]
+    if width != labels.n_coarse:
+        raise UsageError(f"teacher {targets.source} has {width} coarse outputs but the data has {labels.n_coarse} coarse groups")
