@@ -11,7 +11,8 @@
 #   and, in a second session, the lanes long | mobilenet, long-nodistill, shufflenet-s1 the same way; in a
 #   third, teacher-long alone, then refresh | refresh-nodistill. Robust recipe (issue 12): teacher-robust alone
 #   (resumed over sessions), then robust-s0 | robust-nodistill-s0, robust-s1 | robust-nodistill-s1, robust-small,
-#   ablation-student-s0 | ablation-student-s1, adareg-weight-s0 | adareg-weight-s1.
+#   ablation-student-s0 | ablation-student-s1, adareg-weight-s0 | adareg-weight-s1, recipe-items-s0 | recipe-items-s1;
+#   where the KTN alone does not lead: targets-ensemble, then robust-ens-s0 | robust-ens-s1.
 set -euo pipefail
 DATA=${1:-${EEMKIT_DATA:-../shared/data/ferplus}}
 LANE=${2:-all}
@@ -99,6 +100,26 @@ if [ "$LANE" = all ] || [ "$LANE" = robust-small ]; then
   run runs/ferplus-student-mnv3-robust-s0 student --preset ferplus-student-mnv3-robust
   run runs/ferplus-student-shufflenet-robust-s0 student --preset ferplus-student-shufflenet-robust
 fi
+# Each recipe item on its own (issue 12): leave-one-out from the robust recipe on the ablation schedule (ResNet-18
+# student, CE with C-F labels, no teacher, 8 epochs; its baseline is ablation-student's cf-ce row), and the
+# options the preset leaves off switched on one at a time
+RECIPE_ITEMS=(
+  "no-soft-labels --label-mode majority"
+  "no-strong-aug --set data.scale_min=1 --set data.scale_max=1 --set data.aspect=1 --set data.translate=0 --set data.photometric=0 --set data.blur_p=0 --set data.jpeg_p=0 --set data.erase_p=0 --set data.rotate_deg=10"
+  "no-ema --set optim.ema=0"
+  "adam-step --set optim.optimizer=adam --set optim.schedule=step --set optim.lr=1e-3 --set optim.weight_decay=5e-4 --set optim.warmup_epochs=0 --set optim.step_size=3"
+  "plus-mixup-cutmix --set data.mixup=0.2 --set data.cutmix=1.0"
+  "plus-label-smoothing --set loss.label_smoothing=0.1 --label-mode majority"
+  "plus-logit-adjust --set loss.logit_adjust=1.0"
+)
+for seed in 0 1; do
+  if [ "$LANE" = recipe-items-s$seed ]; then
+    for item in "${RECIPE_ITEMS[@]}"; do
+      read -r -a args <<< "$item"
+      run runs/recipe-items/${args[0]}-s$seed student --preset ferplus-ablation-student --loss ce --seed $seed "${args[@]:1}"
+    done
+  fi
+done
 for seed in 0 1; do
   # the paper's Table III on the student: CE / Reg / AdaReg x with / without C-F labels (lane per seed, so the
   # two seeds can run side by side with one thread each)
