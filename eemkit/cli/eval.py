@@ -86,7 +86,7 @@ def eval_cmd(
     device: Annotated[Device, typer.Option("--device", help=DEVICE_HELP)] = Device.cpu,
     skip_bad: Annotated[bool, typer.Option("--skip-bad")] = False,
     json_out: Annotated[bool, typer.Option("--json")] = False,
-    detector: Annotated[Optional[Detector], typer.Option("--detector", help="--robustness: the demo condition's face detector. "
+    detector: Annotated[Optional[Detector], typer.Option("--detector", help="--robustness: the demo condition's face detector: "
                                                          + DETECTOR_HELP)] = None,
     detector_model: Annotated[Optional[Path], typer.Option("--detector-model", help=DETECTOR_MODEL_HELP)] = None,
 ) -> None:

@@ -49,7 +49,7 @@ def export(
     probs: Annotated[bool, typer.Option("--probs", help="Also output fine_probs and coarse_probs.")] = False,
     uint8_input: Annotated[bool, typer.Option("--uint8-input", help="Take uint8 NHWC pixels, normalisation inside the model.")] = False,
     mirror_average: Annotated[bool, typer.Option("--mirror-average", help="Average the logits of each face and its mirror "
-                                                 "inside the graph (about +0.8 points on FER+, twice the compute).")] = False,
+                                                 "inside the graph (+0.8 to +1.3 points on FER+ test, twice the compute; benchmarks/README.md 7.4).")] = False,
     max_batch: Annotated[int, typer.Option("--max-batch", min=1, help="Engine optimisation profile's largest batch.")] = 32,
     workspace_mb: Annotated[int, typer.Option("--workspace-mb", min=64)] = 1024,
     json_out: Annotated[bool, typer.Option("--json")] = False,

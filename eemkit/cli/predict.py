@@ -11,6 +11,16 @@ from eemkit.cli.common import (DETECTOR_HELP, DETECTOR_MODEL_HELP, DEVICE_HELP, 
                                print_json, user_errors)
 
 
+def _shown(file: str) -> str:
+    """The record's file as given, relative to the working folder where it lies below it (two inputs
+    may share a base name)."""
+    p = Path(file)
+    try:
+        return str(p.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return file
+
+
 @user_errors
 def predict(
     inputs: Annotated[list[Path], typer.Argument(help="Images, folders or video files.")],
@@ -24,7 +34,7 @@ def predict(
                                              "prior) | uniform (prior removed) | a JSON file {class: weight}.")] = "train",
     crops: Annotated[bool, typer.Option("--crops", help="The images are already face crops: no detection, no margin.")] = False,
     device: Annotated[Device, typer.Option("--device", help=DEVICE_HELP)] = Device.cpu,
-    detector: Annotated[Optional[Detector], typer.Option("--detector", help=DETECTOR_HELP)] = None,
+    detector: Annotated[Optional[Detector], typer.Option("--detector", help="Face detector: " + DETECTOR_HELP)] = None,
     detector_model: Annotated[Optional[Path], typer.Option("--detector-model", help=DETECTOR_MODEL_HELP)] = None,
 ) -> None:
     """Detect every face, classify its fine and coarse expression, and write records (file, frame, box,
@@ -42,9 +52,9 @@ def predict(
 
     t = Table(title=f"{len(res['records'])} faces ({res['model']})", title_justify="left")
     for c in ("file", "frame", "box", "fine", "conf", "coarse"):
-        t.add_column(c)
+        t.add_column(c, overflow="fold")
     for r in res["records"][:200]:
-        t.add_row(Path(r["file"]).name, str(r["frame"]), ",".join(map(str, r["box"])), r["fine_label"], f"{100 * r['fine_conf']:.0f}%", r["coarse_label"])
+        t.add_row(_shown(r["file"]), str(r["frame"]), ",".join(map(str, r["box"])), r["fine_label"], f"{100 * r['fine_conf']:.0f}%", r["coarse_label"])
     console.print(t)
     for f in res["no_face"]:
         console.print(f"no face found in {f}")

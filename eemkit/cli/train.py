@@ -11,7 +11,7 @@ import typer
 from eemkit.cli.common import (DATA_FORMAT_HELP, DataFormat, LabelMode, Loss, TrainDevice, TrainPrecision, console, either,
                                err_console, make_progress, print_json, user_errors)
 
-app = typer.Typer(help="Train the teacher (KTN) or the student (STSN).", no_args_is_help=True,
+app = typer.Typer(help="Train the teacher (KTN) or the student (STSN), or save distillation targets.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 
 Preset = Annotated[Optional[str], typer.Option("--preset", "--config", help="Shipped preset name or a YAML config file.")]
@@ -40,8 +40,8 @@ Balanced = Annotated[bool, typer.Option("--balanced", help="Class-balanced sampl
 SkipBad = Annotated[bool, typer.Option("--skip-bad", help="Skip unreadable images instead of stopping.")]
 Json = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 DeviceOpt = Annotated[Optional[TrainDevice], typer.Option("--device", help="Where to train.")]
-PrecisionOpt = Annotated[Optional[TrainPrecision], typer.Option("--precision", help="auto: bf16 where the CPU has "
-                                                                "AMX/AVX512-BF16 or the GPU has bf16.")]
+PrecisionOpt = Annotated[Optional[TrainPrecision], typer.Option("--precision", help="auto: bf16 on CPUs with AMX "
+                                                                "(amx_bf16) and GPUs with bf16; FP32 elsewhere.")]
 Init = Annotated[Optional[Path], typer.Option("--init", help="Start from this checkpoint's weights (same stage and "
                                               "backbone; new optimiser and schedule): fine-tuning, longer schedules.")]
 
@@ -167,7 +167,7 @@ def teacher(preset: Preset = None, sets: Sets = None, data: Data = None, format:
 @app.command("student")
 @user_errors
 def student(teacher: Annotated[Optional[Path], typer.Option("--teacher", help="Teacher: a checkpoint (best.pt), an exported "
-                                                              "model (.onnx) or saved teacher outputs (.npz).")] = None,
+                                                              "model (.onnx, .engine) or saved targets (.npz, `eemkit train targets`).")] = None,
             no_distill: Annotated[bool, typer.Option("--no-distill", help="Train without the teacher (CE with C-F labels).")] = False,
             preset: Preset = None, sets: Sets = None, data: Data = None, format: Fmt = None, format_old: FmtOld = None, out: Out = None,
             backbone: Backbone = None, loss: LossOpt = None, epochs: Epochs = None, batch_size: Batch = None, lr: Lr = None,
