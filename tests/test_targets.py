@@ -157,7 +157,7 @@ def test_the_written_file_holds_each_image_s_combined_target(ferplus_slice, tmp_
 
 
 def test_online_teacher_mirror_averages_the_left_right_mirror():
-    from eemkit.train.loop import _teacher_forward
+    from eemkit.train.teachers import teacher_forward as _teacher_forward
 
     class Probe(torch.nn.Module):  # outputs that tell the two views apart
         def forward(self, x):
@@ -207,3 +207,48 @@ def test_targets_cover_every_seed_without_a_valid_split(tmp_path):
     for seed in (0, 1):
         cfg = resolve_config(None, [_student_cfg(root, tmp_path / f"s{seed}", res.path).to_dict(), {"optim": {"seed": seed}}])
         assert np.isfinite(train(cfg).history[0]["train_loss"])
+
+
+def test_online_distillation_through_an_exported_teacher(ferplus_slice, tmp_path):
+    """loss.teacher_outputs online with an ONNX teacher: ONNX Runtime runs it on every augmented batch,
+    and its logits equal those of the teacher checkpoint on that batch."""
+    from eemkit.export.api import ExportOptions, export_checkpoint
+    from eemkit.runtime import open_runner
+    from eemkit.train import teachers
+    from eemkit.train.checkpoint import build_from_checkpoint
+
+    teacher = _teacher(ferplus_slice, tmp_path / "t")
+    onnx = export_checkpoint(teacher, tmp_path / "exp", ExportOptions())["artifacts"]["onnx"]["path"]
+    msgs = []
+
+    class Rep:
+        def start_epoch(self, *a): ...
+        def step(self, *a): ...
+        def end_epoch(self, *a): ...
+        def message(self, text): msgs.append(text)
+
+    res = train(_student_cfg(ferplus_slice, tmp_path / "s", onnx, teacher_outputs="online", teacher_mirror=True),
+                reporter=Rep(), open_artifact=open_runner)
+    assert np.isfinite(res.history[0]["train_loss"]) and any("online teacher through" in m for m in msgs)
+    # the runtime's logits on a batch are the checkpoint's
+    model, _ = build_from_checkpoint(teacher)
+    x = torch.randn(4, 3, 32, 32)
+    with open_runner(onnx) as runner:
+        got = teachers.runtime_teacher_forward(runner, x, mirror=True)
+    want = teachers.teacher_forward(model.eval(), x, mirror=True)
+    assert torch.allclose(got["fine_logits"], want["fine_logits"], atol=1e-3)
+
+
+def test_online_distillation_refuses_what_it_cannot_run(ferplus_slice, tmp_path):
+    from eemkit.export.api import ExportOptions, export_checkpoint
+    from eemkit.runtime import open_runner
+
+    teacher = _teacher(ferplus_slice, tmp_path / "t")
+    onnx = export_checkpoint(teacher, tmp_path / "exp", ExportOptions())["artifacts"]["onnx"]["path"]
+    other = resolve_config(None, [_student_cfg(ferplus_slice, tmp_path / "s", onnx, teacher_outputs="online").to_dict(),
+                                  {"data": {"input_size": 48}}])
+    with pytest.raises(UsageError, match="at 32 px"):
+        train(other, open_artifact=open_runner)
+    npz = teacher_cache.save_teacher_outputs(_targets(0), ["a.png"] * 5, tmp_path / "t.npz")
+    with pytest.raises(UsageError, match="cannot follow each augmented batch"):
+        train(_student_cfg(ferplus_slice, tmp_path / "s2", npz, teacher_outputs="online"), open_artifact=open_runner)

@@ -47,6 +47,7 @@ class LossConfig:
     logit_adjust: float = 0.0
     # distillation targets: "cached" = the frozen teacher's outputs on the un-augmented training images
     # (and their mirrors), computed once before training; "online" = the teacher run on every augmented batch
+    # (a checkpoint in PyTorch; an exported ONNX/engine teacher in its runtime, e.g. INT8 ONNX Runtime)
     teacher_outputs: str = "cached"
     # average the teacher's outputs over the face and its mirror (test-time flip averaging of the teacher)
     teacher_mirror: bool = False

@@ -41,7 +41,8 @@ from eemkit.train.distributed import DistContext, setup_distributed
 from eemkit.train.ema import WeightEMA
 from eemkit.train.precision import autocast, resolve_precision
 from eemkit.train.stop import StopFlag
-from eemkit.train import teacher_cache
+from eemkit.train.teachers import (load_teacher, runtime_teacher, runtime_teacher_forward, teacher_forward,
+                                   teacher_targets)
 from eemkit.train.validate import evaluate_imageset
 
 log = logging.getLogger("eemkit.train")
@@ -102,16 +103,6 @@ def load_data(cfg: TrainConfig, reporter: Reporter) -> tuple[ImageSet, ImageSet 
     return train, valid, spec
 
 
-def _load_teacher(cfg: TrainConfig, labels: LabelSpace,
-                  reporter: Reporter) -> tuple[torch.nn.Module, PreprocessSpec] | None:
-    """The frozen teacher network and its own preprocessing, from cfg.teacher (a checkpoint)."""
-    if cfg.stage != "student" or not cfg.loss.distill:
-        return None
-    if not cfg.teacher:
-        raise UsageError("distilling a student needs --teacher CKPT (or --no-distill)")
-    return teacher_cache.load_frozen_teacher(cfg.teacher, labels, reporter.message)
-
-
 def _init_weights(cfg: TrainConfig, model: torch.nn.Module, mspec: ModelSpec, labels: LabelSpace,
                   objective: EEMObjective) -> str:
     """Load cfg.init's model weights (and its regulariser state when the losses match) into a new run."""
@@ -135,35 +126,6 @@ def _init_weights(cfg: TrainConfig, model: torch.nn.Module, mspec: ModelSpec, la
         except RuntimeError:
             pass
     return note
-
-
-def _teacher_targets(cfg: TrainConfig, train_set: ImageSet, labels: LabelSpace, ctx: DistContext, open_artifact,
-                     reporter: Reporter) -> teacher_cache.TeacherTargets | None:
-    """The cached distillation targets (loss.teacher_outputs=cached) from any teacher artifact."""
-    if cfg.stage != "student" or not cfg.loss.distill or cfg.loss.teacher_outputs != "cached":
-        return None
-    if not cfg.teacher:
-        raise UsageError("distilling a student needs --teacher CKPT (or --no-distill)")
-    t0 = time.perf_counter()
-    targets = teacher_cache.from_path(cfg.teacher, train_set.images, train_set.names, labels, device=ctx.device,
-                                      batch=cfg.optim.eval_batch, threads=cfg.optim.threads or None,
-                                      open_artifact=open_artifact, note=reporter.message)
-    if cfg.loss.teacher_mirror:
-        targets = teacher_cache.combine([targets], mirror=True)
-    if str(cfg.teacher).lower().endswith(".npz"):  # saved targets: say what they are and flag other data settings
-        info = teacher_cache.read_info(cfg.teacher)
-        made = info.get("data", {})
-        other = [f"{k} {made[k]} (this run: {getattr(cfg.data, k)})" for k in ("label_mode", "input_size", "crop_pct", "color")
-                 if k in made and made[k] != getattr(cfg.data, k)]
-        if info.get("teachers"):
-            reporter.message(f"targets of {len(info['teachers'])} teacher(s){', mirror-averaged' if info.get('mirror') else ''}: "
-                             + ", ".join(info["teachers"]))
-        if other:
-            reporter.message(f"note: {cfg.teacher} was made with other data settings: {'; '.join(other)}")
-    feat = "" if targets.has_features else " (logits only: the V^a term of L_D is skipped)"
-    reporter.message(f"cached the teacher's outputs on {len(train_set)} training images and their mirrors "
-                     f"in {time.perf_counter() - t0:.0f} s{feat}")
-    return targets
 
 
 def _class_prior(train_set: ImageSet, cfg: TrainConfig) -> list[float]:
@@ -292,10 +254,11 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
     reporter.message(f"precision {precision} ({why})")
     torch.manual_seed(o.seed)
     model = create_model(mspec, pretrained=cfg.model.pretrained and prev is None and not cfg.init).to(ctx.device)
-    online = cfg.loss.teacher_outputs == "online"
-    loaded = _load_teacher(cfg, labels, reporter) if online else None
+    online = cfg.loss.teacher_outputs == "online" and cfg.stage == "student" and cfg.loss.distill
+    rt_teacher = runtime_teacher(cfg, spec, labels, open_artifact, reporter) if online else None
+    loaded = load_teacher(cfg, labels, reporter) if online and rt_teacher is None else None
     teacher = loaded[0].to(ctx.device) if loaded is not None else None
-    targets = _teacher_targets(cfg, train_set, labels, ctx, open_artifact, reporter)
+    targets = teacher_targets(cfg, train_set, labels, ctx, open_artifact, reporter)
     counts = train_set.class_counts().tolist()
     prior = _class_prior(train_set, cfg)
     objective = EEMObjective(cfg.loss, cfg.stage, labels, counts, cfg.model.hidden, cfg.model.use_coarse, o.seed,
@@ -373,7 +336,9 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
                 with autocast(precision, ctx.device):
                     res = net(x)
                     if teacher is not None:
-                        t_out = _teacher_forward(teacher, x, cfg.loss.teacher_mirror)
+                        t_out = teacher_forward(teacher, x, cfg.loss.teacher_mirror)
+                    elif rt_teacher is not None:
+                        t_out = runtime_teacher_forward(rt_teacher, x, cfg.loss.teacher_mirror)
                 res = {k: v.float() for k, v in res.items()}
                 if t_out is not None:
                     t_out = {k: v.float() for k, v in t_out.items()}
@@ -408,11 +373,15 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
             stop.restore()
             save(epoch, done, acc)
             ctx.close()
+            if rt_teacher is not None:
+                rt_teacher.deactivate()
             raise EemkitError(f"interrupted ({stop.signal_name}) at epoch {epoch + 1}, step {done}; checkpoint saved to "
                               f"{last_path}: continue with --resume", code=stop.exit_code) from None
         except BaseException:
             stop.restore()
             ctx.close()
+            if rt_teacher is not None:
+                rt_teacher.deactivate()
             raise
         row = _epoch_row(epoch, acc, opt, ctx)  # the lr this epoch trained at (per-step schedules: the next step's)
         row["precision"] = precision
@@ -435,19 +404,9 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
         reporter.end_epoch(row)
     stop.restore()
     ctx.close()
+    if rt_teacher is not None:
+        rt_teacher.deactivate()
     return TrainResult(out, best_path, last_path, history, best)
-
-
-@torch.no_grad()
-def _teacher_forward(teacher: torch.nn.Module, x: torch.Tensor, mirror: bool) -> dict[str, torch.Tensor]:
-    """The online teacher's outputs on a batch x (N, C, S, S); with `mirror` the mean of every output over
-    x and its left-right mirror, as teacher_cache.combine does for cached ones and the export's
-    --mirror-average graph does for logits."""
-    out = teacher(x)
-    if not mirror:
-        return out
-    flipped = teacher(x.flip(3))
-    return {k: (out[k].float() + flipped[k].float()) / 2 for k in out}
 
 
 def _mix_batch(x: torch.Tensor, target: torch.Tensor, t_out: dict | None, n_fine: int, cfg: TrainConfig,

@@ -1,0 +1,121 @@
+"""The frozen teacher of a student run, in each form it can take (loss.teacher_outputs):
+
+- cached: its outputs on the clean training images and their mirrors, computed once (teacher_cache);
+- online, a checkpoint: the PyTorch network run on every augmented batch;
+- online, an exported model (ONNX, engine): its runtime run on every augmented batch (e.g. INT8 ONNX
+  Runtime: the same view as the student, at a fraction of the PyTorch teacher's cost).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from eemkit.config import TrainConfig
+from eemkit.data.datasets import ImageSet
+from eemkit.data.preprocess import PreprocessSpec
+from eemkit.errors import UsageError
+from eemkit.labels import LabelSpace, check_same_classes
+from eemkit.train import teacher_cache
+from eemkit.train.distributed import DistContext
+
+def load_teacher(cfg: TrainConfig, labels: LabelSpace,
+                  reporter) -> tuple[torch.nn.Module, PreprocessSpec] | None:
+    """The frozen teacher network and its own preprocessing, from cfg.teacher (a checkpoint)."""
+    if cfg.stage != "student" or not cfg.loss.distill:
+        return None
+    if not cfg.teacher:
+        raise UsageError("distilling a student needs --teacher CKPT (or --no-distill)")
+    return teacher_cache.load_frozen_teacher(cfg.teacher, labels, reporter.message)
+
+
+def teacher_targets(cfg: TrainConfig, train_set: ImageSet, labels: LabelSpace, ctx: DistContext, open_artifact,
+                    reporter) -> teacher_cache.TeacherTargets | None:
+    """The cached distillation targets (loss.teacher_outputs=cached) from any teacher artifact."""
+    if cfg.stage != "student" or not cfg.loss.distill or cfg.loss.teacher_outputs != "cached":
+        return None
+    if not cfg.teacher:
+        raise UsageError("distilling a student needs --teacher CKPT (or --no-distill)")
+    t0 = time.perf_counter()
+    targets = teacher_cache.from_path(cfg.teacher, train_set.images, train_set.names, labels, device=ctx.device,
+                                      batch=cfg.optim.eval_batch, threads=cfg.optim.threads or None,
+                                      open_artifact=open_artifact, note=reporter.message)
+    if cfg.loss.teacher_mirror:
+        targets = teacher_cache.combine([targets], mirror=True)
+    if str(cfg.teacher).lower().endswith(".npz"):  # saved targets: say what they are and flag other data settings
+        info = teacher_cache.read_info(cfg.teacher)
+        made = info.get("data", {})
+        other = [f"{k} {made[k]} (this run: {getattr(cfg.data, k)})" for k in ("label_mode", "input_size", "crop_pct", "color")
+                 if k in made and made[k] != getattr(cfg.data, k)]
+        if info.get("teachers"):
+            reporter.message(f"targets of {len(info['teachers'])} teacher(s){', mirror-averaged' if info.get('mirror') else ''}: "
+                             + ", ".join(info["teachers"]))
+        if other:
+            reporter.message(f"note: {cfg.teacher} was made with other data settings: {'; '.join(other)}")
+    feat = "" if targets.has_features else " (logits only: the V^a term of L_D is skipped)"
+    reporter.message(f"cached the teacher's outputs on {len(train_set)} training images and their mirrors "
+                     f"in {time.perf_counter() - t0:.0f} s{feat}")
+    return targets
+
+
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
+
+
+def runtime_teacher(cfg: TrainConfig, spec: PreprocessSpec, labels: LabelSpace, open_artifact,
+                     reporter):
+    """An exported teacher (ONNX, engine) to run on every augmented batch (loss.teacher_outputs online), or
+    None for a checkpoint teacher. Its runtime reads the student's model input as it is, so it must take
+    float NCHW at the student's preprocessing. Raises UsageError otherwise, or for saved targets (.npz)."""
+    if not cfg.teacher:
+        raise UsageError("distilling a student needs --teacher CKPT (or --no-distill)")
+    path = Path(cfg.teacher)
+    suffix = path.suffix.lower()
+    if suffix in CHECKPOINT_SUFFIXES:
+        return None
+    if suffix == ".npz":
+        raise UsageError(f"teacher {path} holds saved targets of the clean training images: they cannot follow each "
+                         "augmented batch; use loss.teacher_outputs=cached with it")
+    if not path.is_file():
+        raise UsageError(f"teacher {path} does not exist")
+    if open_artifact is None:
+        raise UsageError(f"teacher {path} is an exported model: pass open_artifact=eemkit.runtime.open_runner to train() "
+                         "(the CLI and the pipeline do)")
+    runner = open_artifact(path, threads=cfg.optim.threads or None)
+    check_same_classes(runner.labels, labels, f"teacher {path}")
+    t = runner.spec
+    if runner.input_kind != "float_nchw" or (t.input_size, t.channels, tuple(t.mean), tuple(t.std)) != \
+            (spec.input_size, spec.channels, tuple(spec.mean), tuple(spec.std)):
+        raise UsageError(f"teacher {path} takes {runner.input_kind} at {t.input_size} px, {t.channels} channels; online "
+                         f"distillation feeds it the student's float NCHW input at {spec.input_size} px, {spec.channels} "
+                         "channels: export the teacher at the student's preprocessing, or use loss.teacher_outputs=cached")
+    reporter.message(f"online teacher through {runner.name} ({runner.precision}) on every augmented batch: logits only "
+                     "(the V^a term of L_D is skipped)")
+    return runner.activate()
+
+
+def runtime_teacher_forward(runner, x: torch.Tensor, mirror: bool) -> dict[str, torch.Tensor]:
+    """An exported teacher's raw logits on the augmented batch x (N, C, S, S), as float32 tensors; with
+    `mirror` the mean over x and its left-right mirror (as teacher_forward)."""
+    def run(t: torch.Tensor) -> dict[str, np.ndarray]:
+        return runner.infer(np.ascontiguousarray(t.detach().float().cpu().contiguous().numpy()))
+
+    out = run(x)
+    if mirror:
+        flipped = run(x.flip(3))
+        out = {k: (out[k] + flipped[k]) / 2 for k in out}
+    return {k: torch.from_numpy(v).to(x.device) for k, v in out.items()}
+
+
+@torch.no_grad()
+def teacher_forward(teacher: torch.nn.Module, x: torch.Tensor, mirror: bool) -> dict[str, torch.Tensor]:
+    """The online teacher's outputs on a batch x (N, C, S, S); with `mirror` the mean of every output over
+    x and its left-right mirror, as teacher_cache.combine does for cached ones and the export's
+    --mirror-average graph does for logits."""
+    out = teacher(x)
+    if not mirror:
+        return out
+    flipped = teacher(x.flip(3))
+    return {k: (out[k].float() + flipped[k].float()) / 2 for k in out}
