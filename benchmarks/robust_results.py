@@ -86,16 +86,19 @@ def row(name: str, run: Path, cmd: str, m: dict) -> dict:
 
 
 def short_rows(data: str, threads: int | None, fresh: bool) -> list[dict]:
-    """The ablation-student and recipe-items runs (benchmarks/reproduce_ferplus.sh): test scores at both priors."""
+    """The ablation-student, recipe-items and distill-mode runs (benchmarks/reproduce_ferplus.sh): test scores at
+    both priors."""
     rows = []
-    for run in sorted(Path("runs/ablation-student").glob("*/best.pt")) + sorted(Path("runs/recipe-items").glob("*/best.pt")):
+    found = [f for d in ("ablation-student", "recipe-items", "distill-mode") for f in sorted(Path("runs", d).glob("*/best.pt"))]
+    for run in found:
         run = run.parent
         m = score(run, data, threads, fresh, conditions=None)
         hist = list(csv.DictReader(open(run / "metrics.csv")))
         cfg = yaml.safe_load(open(run / "config.yaml"))
         shares = [float(r["reg_grad_share"]) for r in hist if r.get("reg_grad_share")]
         train, uni = m["priors"]["train"], m["priors"].get("uniform", {})
-        rows.append({"name": f"{run.parent.name}/{run.name}", "seed": cfg["optim"]["seed"], "loss": cfg["loss"]["loss"],
+        rows.append({"name": f"{run.parent.name}/{run.name}", "seed": cfg["optim"]["seed"], "loss": cfg["loss"]["loss"]
+                     + (f" + distill ({cfg['loss'].get('teacher_outputs', 'cached')})" if cfg["loss"]["distill"] else ""),
                      "cf": cfg["model"].get("use_coarse", True), "lambda_a": cfg["loss"]["lambda_a"],
                      "reg_grad_share": statistics.mean(shares) if shares else None, "epochs_done": len(hist),
                      "epochs_planned": cfg["optim"]["epochs"], "test_accuracy": train["accuracy"],
