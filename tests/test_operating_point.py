@@ -90,6 +90,19 @@ def test_eval_of_an_onnx_at_both_priors_with_robustness(mirrored_export, ferplus
     assert (tmp_path / "ev" / "robustness.png").stat().st_size > 1000
 
 
+def test_a_condition_scores_the_same_alone_as_in_the_full_table(mirrored_export, ferplus_slice):
+    """The perturbation of a condition (its random draws) does not depend on which others are asked for."""
+    from eemkit.data.datasets import read_split_images
+    from eemkit.eval.robustness import robustness
+    from eemkit.runtime import open_runner
+
+    images, y, _, _ = read_split_images(ferplus_slice, "ferplus", "test")
+    with open_runner(mirrored_export) as run:
+        alone = robustness(run, images, y, ["rotate"])[0].to_dict()
+        full = {r.condition: r.to_dict() for r in robustness(run, images, y, ["low-res", "jpeg", "rotate"])}
+    assert alone == full["rotate"]
+
+
 def test_robustness_rejects_unknown_condition(mirrored_export, ferplus_slice, tmp_path):
     r = runner.invoke(app, ["eval", str(mirrored_export), "--data", str(ferplus_slice), "--conditions", "fog",
                             "--out", str(tmp_path / "ev")])

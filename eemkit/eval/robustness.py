@@ -156,7 +156,9 @@ def robustness(runner, images: Sequence[np.ndarray], y: np.ndarray, conditions: 
         raise UsageError(f"unknown robustness condition(s) {bad}; choose from: {', '.join(CONDITIONS)}")
     labels = runner.labels
     rows = []
-    for i, name in enumerate(names):
+    order = list(CONDITIONS)
+    for name in names:
+        i = order.index(name)  # each condition draws from its own seed, whichever others are asked for
         if progress:
             progress(name)
         what, fn = CONDITIONS[name]
