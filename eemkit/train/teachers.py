@@ -56,8 +56,9 @@ def teacher_targets(cfg: TrainConfig, train_set: ImageSet, labels: LabelSpace, c
         if other:
             reporter.message(f"note: {cfg.teacher} was made with other data settings: {'; '.join(other)}")
     feat = "" if targets.has_features else " (logits only: the V^a term of L_D is skipped)"
+    avg = ", averaged over each face and its mirror" if cfg.loss.teacher_mirror else ""
     reporter.message(f"cached the teacher's outputs on {len(train_set)} training images and their mirrors "
-                     f"in {time.perf_counter() - t0:.0f} s{feat}")
+                     f"in {time.perf_counter() - t0:.0f} s{avg}{feat}")
     return targets
 
 
