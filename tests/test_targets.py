@@ -252,3 +252,37 @@ def test_online_distillation_refuses_what_it_cannot_run(ferplus_slice, tmp_path)
     npz = teacher_cache.save_teacher_outputs(_targets(0), ["a.png"] * 5, tmp_path / "t.npz")
     with pytest.raises(UsageError, match="cannot follow each augmented batch"):
         train(_student_cfg(ferplus_slice, tmp_path / "s2", npz, teacher_outputs="online"), open_artifact=open_runner)
+
+
+def test_cached_targets_are_kept_in_the_run_and_reused_on_resume(ferplus_slice, tmp_path, monkeypatch):
+    import os
+
+    teacher = _teacher(ferplus_slice, tmp_path / "t")
+    calls = []
+    real = teacher_cache.from_path
+
+    def counting(*a, **kw):
+        calls.append(a[0])
+        return real(*a, **kw)
+
+    monkeypatch.setattr(teacher_cache, "from_path", counting)
+    cfg = _student_cfg(ferplus_slice, tmp_path / "s", teacher, teacher_mirror=True)
+    first = train(resolve_config(None, [cfg.to_dict(), {"optim": {"epochs": 1}}]))
+    kept = tmp_path / "s" / "teacher-targets.npz"
+    assert len(calls) == 1 and kept.is_file()
+    msgs = []
+
+    class Rep:
+        def start_epoch(self, *a): ...
+        def step(self, *a): ...
+        def end_epoch(self, *a): ...
+        def message(self, text): msgs.append(text)
+
+    resumed = train(resolve_config(None, [cfg.to_dict(), {"optim": {"epochs": 2}}]), resume=True, reporter=Rep())
+    assert len(calls) == 1 and any("reused the teacher's outputs" in m for m in msgs)
+    assert len(resumed.history) == 2 and resumed.history[0] == first.history[0]
+    # a changed teacher file is run again
+    st = os.stat(teacher)
+    os.utime(teacher, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    train(resolve_config(None, [cfg.to_dict(), {"optim": {"epochs": 3}}]), resume=True)
+    assert len(calls) == 2

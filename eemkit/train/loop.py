@@ -258,7 +258,7 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
     rt_teacher = runtime_teacher(cfg, spec, labels, open_artifact, reporter) if online else None
     loaded = load_teacher(cfg, labels, reporter) if online and rt_teacher is None else None
     teacher = loaded[0].to(ctx.device) if loaded is not None else None
-    targets = teacher_targets(cfg, train_set, labels, ctx, open_artifact, reporter)
+    targets = teacher_targets(cfg, train_set, labels, ctx, open_artifact, reporter, out)
     counts = train_set.class_counts().tolist()
     prior = _class_prior(train_set, cfg)
     objective = EEMObjective(cfg.loss, cfg.stage, labels, counts, cfg.model.hidden, cfg.model.use_coarse, o.seed,
