@@ -85,6 +85,28 @@ def row(name: str, run: Path, cmd: str, m: dict) -> dict:
     }
 
 
+def epoch_table() -> list[str]:
+    """Valid accuracy / average after each epoch: the teacher beside the students without a teacher (the lead
+    issue 12 asks for, epoch by epoch; valid scores the EMA weights at the train operating point)."""
+    runs = [("teacher", "runs/ferplus-teacher-robust")] + [(f"no teacher s{s}", f"runs/ferplus-student-r18-robust-nodistill-s{s}")
+                                                          for s in (0, 1)]
+    hist = {n: {int(r["epoch"]): r for r in csv.DictReader(open(Path(d) / "metrics.csv"))}
+            for n, d in runs if (Path(d) / "metrics.csv").is_file()}
+    if "teacher" not in hist or len(hist) < 2:
+        return []
+    names = list(hist)
+    out = ["| epoch | " + " | ".join(f"{n} valid acc / avg" for n in names) + " | teacher lead (acc) |",
+           "| --- " * (len(names) + 2) + "|"]
+    for e in sorted(set().union(*[h.keys() for h in hist.values()])):
+        cells = [f"{float(hist[n][e]['val_accuracy']):.2f} / {float(hist[n][e]['val_average']):.2f}" if e in hist[n] else "-"
+                 for n in names]
+        base = [float(hist[n][e]["val_accuracy"]) for n in names[1:] if e in hist[n]]
+        lead = (f"{float(hist['teacher'][e]['val_accuracy']) - sum(base) / len(base):+.2f}"
+                if e in hist["teacher"] and base else "-")
+        out.append(f"| {e} | " + " | ".join(cells) + f" | {lead} |")
+    return out
+
+
 def short_rows(data: str, threads: int | None, fresh: bool) -> list[dict]:
     """The ablation-student, recipe-items and distill-mode runs (benchmarks/reproduce_ferplus.sh): test scores at
     both priors."""
@@ -156,6 +178,7 @@ def main() -> None:
     for t in leads:
         lines.append(f"- teacher ({t['teacher_epochs']} epochs) over the student without a teacher ({t['student_epochs']}), "
                      f"seed {t['seed']}: {t['lead_accuracy']:+.2f} acc / {t['lead_average']:+.2f} avg (goal: >= +1.5)")
+    lines += ["", *epoch_table()]
     short = short_rows(a.data, a.threads, a.fresh)
     res["short_schedule"] = short
     (out / "results.json").write_text(json.dumps(res, indent=2))
