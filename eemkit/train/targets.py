@@ -22,6 +22,7 @@ from eemkit.config import TrainConfig
 from eemkit.data.datasets import ImageSet, available_splits, load_split
 from eemkit.data.preprocess import PreprocessSpec
 from eemkit.errors import UsageError
+from eemkit.formats import RUNTIME_SUFFIXES
 from eemkit.io_utils import check_output_file
 from eemkit.metrics import classification_metrics
 from eemkit.priors import PriorShift, prior_shift
@@ -63,7 +64,7 @@ def _train_point(path: Path, open_artifact: Callable[..., Any] | None) -> PriorS
     """The train operating point of a checkpoint or exported teacher (None for saved outputs)."""
     if path.suffix.lower() == ".npz":
         return None
-    if path.suffix.lower() in (".pt", ".pth", ".ckpt"):
+    if path.suffix.lower() in RUNTIME_SUFFIXES["torch"]:
         return prior_shift(Checkpoint.load(path).meta(), "train")
     if open_artifact is None:
         return None

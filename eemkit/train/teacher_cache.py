@@ -27,6 +27,7 @@ import torch
 
 from eemkit.data.preprocess import PreprocessSpec, prepare_images, to_model_input
 from eemkit.errors import UsageError
+from eemkit.formats import RUNTIME_SUFFIXES
 from eemkit.labels import LabelSpace, check_same_classes
 from eemkit.train.checkpoint import build_from_checkpoint
 
@@ -136,7 +137,7 @@ def from_path(path: str | Path, images: np.ndarray, names: list[str], labels: La
     suffix = path.suffix.lower()
     if suffix == ".npz":
         targets = load_teacher_outputs(path, names)
-    elif suffix in (".pt", ".pth", ".ckpt"):
+    elif suffix in RUNTIME_SUFFIXES["torch"]:
         model, spec = load_frozen_teacher(path, labels, note)
         targets = from_model(model.to(device), spec, labels.fine, images, str(path), batch, progress)
     else:
