@@ -141,3 +141,19 @@ def test_eval_with_a_prior_file_that_does_not_exist_is_a_usage_error(mirrored_ex
     r = runner.invoke(app, ["eval", str(mirrored_export), "--data", str(ferplus_slice), "--class-prior", "train",
                             "--class-prior", str(tmp_path / "typo.json"), "--out", str(tmp_path / "ev")])
     assert r.exit_code == 2 and "train, uniform or a JSON file" in r.output and "Traceback" not in r.output
+
+
+def test_eval_notes_the_uniform_prior_of_a_model_that_records_none():
+    """A model exported before eemkit recorded the training prior is scored at `train`, with a note for
+    `uniform` (the runner's metadata is a typed ArtifactMeta, not a dict)."""
+    from eemkit.eval.evaluate import _usable_priors
+
+    class OldModel:  # the runner's prior handling, on metadata without class_prior
+        meta = replace(META, class_prior=None)
+
+        def set_class_prior(self, choice):
+            prior_shift(self.meta, choice)
+
+    notes: list[str] = []
+    assert _usable_priors(OldModel(), ("train", "uniform"), notes) == ["train"]
+    assert len(notes) == 1 and "no training prior" in notes[0]

@@ -84,7 +84,7 @@ def _usable_priors(runner, priors: tuple[str, ...], notes: list[str]) -> list[st
         try:
             runner.set_class_prior(p)
         except UsageError as err:
-            if str(p) != "uniform" or runner.meta.get("class_prior") is not None:
+            if str(p) != "uniform" or runner.meta.class_prior is not None:
                 raise
             notes.append(str(err))
             continue
