@@ -345,3 +345,13 @@ def test_the_online_teacher_s_runtime_is_closed_when_training_fails(ferplus_slic
     with pytest.raises(EemkitError, match="No space left"):
         train(_student_cfg(ferplus_slice, tmp_path / "s", onnx, teacher_outputs="online"), open_artifact=opening)
     assert len(opened) == 1 and not opened[0].active
+
+
+def test_an_online_checkpoint_teacher_of_another_preprocessing_is_refused(ferplus_slice, tmp_path):
+    """Online, a checkpoint teacher reads the student's model input as it is (like an exported one): a teacher
+    trained at 32 px must not be fed a 48 px student's batches silently."""
+    teacher = _teacher(ferplus_slice, tmp_path / "t")
+    other = resolve_config(None, [_student_cfg(ferplus_slice, tmp_path / "s", teacher, teacher_outputs="online").to_dict(),
+                                  {"data": {"input_size": 48}}])
+    with pytest.raises(UsageError, match="at 32 px"):
+        train(other)

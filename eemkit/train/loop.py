@@ -257,7 +257,7 @@ def train(cfg: TrainConfig, resume: bool = False, reporter: Reporter | None = No
     online = cfg.loss.teacher_outputs == "online" and cfg.stage == "student" and cfg.loss.distill
     rt_teacher = runtime_teacher(cfg, spec, labels, open_artifact, reporter) if online else None
     try:  # the exported teacher's runner is closed on every way out
-        loaded = load_teacher(cfg, labels, reporter) if online and rt_teacher is None else None
+        loaded = load_teacher(cfg, labels, spec, reporter) if online and rt_teacher is None else None
         teacher = loaded[0].to(ctx.device) if loaded is not None else None
         targets = teacher_targets(cfg, train_set, labels, ctx, open_artifact, reporter, out)
         counts = train_set.class_counts().tolist()

@@ -33,14 +33,28 @@ class Reporter(Protocol):
 NEEDS_TEACHER = "distilling a student needs --teacher CKPT (or --no-distill)"
 
 
-def load_teacher(cfg: TrainConfig, labels: LabelSpace,
+def load_teacher(cfg: TrainConfig, labels: LabelSpace, spec: PreprocessSpec,
                  reporter: Reporter) -> tuple[torch.nn.Module, PreprocessSpec] | None:
-    """The frozen teacher network and its own preprocessing, from cfg.teacher (a checkpoint)."""
+    """The frozen teacher network and its own preprocessing, from cfg.teacher (a checkpoint), to run online on
+    the student's model input (preprocessed with `spec`). Raises UsageError when the teacher was trained at
+    another preprocessing (as runtime_teacher does for an exported one)."""
     if cfg.stage != "student" or not cfg.loss.distill:
         return None
     if not cfg.teacher:
         raise UsageError(NEEDS_TEACHER)
-    return teacher_cache.load_frozen_teacher(cfg.teacher, labels, reporter.message)
+    teacher, t = teacher_cache.load_frozen_teacher(cfg.teacher, labels, reporter.message)
+    _check_student_input(Path(cfg.teacher), "float_nchw", t, spec)
+    return teacher, t
+
+
+def _check_student_input(path: Path, input_kind: str, t: PreprocessSpec, spec: PreprocessSpec) -> None:
+    """An online teacher reads the student's float NCHW model input as it is: refuse one that expects another."""
+    if input_kind != "float_nchw" or (t.input_size, t.resize_size, t.channels, tuple(t.mean), tuple(t.std)) != \
+            (spec.input_size, spec.resize_size, spec.channels, tuple(spec.mean), tuple(spec.std)):
+        raise UsageError(f"teacher {path} takes {input_kind} at {t.input_size} px (cropped from {t.resize_size} px), "
+                         f"{t.channels} channels; online distillation feeds it the student's float NCHW input at "
+                         f"{spec.input_size} px (cropped from {spec.resize_size} px), {spec.channels} channels: "
+                         "train or export the teacher at the student's preprocessing, or use loss.teacher_outputs=cached")
 
 
 RUN_CACHE = "teacher-targets.npz"
@@ -140,13 +154,7 @@ def runtime_teacher(cfg: TrainConfig, spec: PreprocessSpec, labels: LabelSpace,
                          "(the CLI and the pipeline do)")
     runner = open_artifact(path, threads=cfg.optim.threads or None)
     check_same_classes(runner.labels, labels, f"teacher {path}")
-    t = runner.spec
-    if runner.input_kind != "float_nchw" or (t.input_size, t.resize_size, t.channels, tuple(t.mean), tuple(t.std)) != \
-            (spec.input_size, spec.resize_size, spec.channels, tuple(spec.mean), tuple(spec.std)):
-        raise UsageError(f"teacher {path} takes {runner.input_kind} at {t.input_size} px (cropped from {t.resize_size} px), "
-                         f"{t.channels} channels; online distillation feeds it the student's float NCHW input at "
-                         f"{spec.input_size} px (cropped from {spec.resize_size} px), {spec.channels} channels: export the teacher at "
-                         "the student's preprocessing, or use loss.teacher_outputs=cached")
+    _check_student_input(path, runner.input_kind, runner.spec, spec)
     reporter.message(f"online teacher through {runner.name} ({runner.precision}) on every augmented batch: logits only "
                      "(the V^a term of L_D is skipped)")
     return runner.activate()
