@@ -47,6 +47,8 @@ def main() -> None:
                                                                  mirror_average=a.mirror_average), log=print)
     onnx = exp["artifacts"]["onnx-int8"]["path"]
     chk = check_artifact(onnx, a.ckpt, a.data, "ferplus", "test", threads=a.threads)
+    if not chk["passed"]:  # never ship (nor publish a card for) an artifact that fails its own parity check
+        raise SystemExit(f"{onnx} fails the parity check against {a.ckpt}: {'; '.join(chk['failures'])}; not shipped")
     ev = evaluate_checkpoint(a.ckpt, a.data, "ferplus", "test")
     ASSETS.mkdir(exist_ok=True)
     dst = ASSETS / "default-student.int8.onnx"

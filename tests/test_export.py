@@ -235,3 +235,27 @@ def test_calibration_methods_give_different_ranges(tiny_student, ferplus_slice, 
 
     ent, mm = scales("entropy"), scales("minmax")
     assert any(not np.allclose(ent[k], mm[k]) for k in ent if k in mm)
+
+
+def test_make_default_model_ships_nothing_that_fails_the_parity_check(tmp_path, monkeypatch):
+    """benchmarks/make_default_model.py copies the INT8 model into the package only after it passes
+    `eemkit check` against its checkpoint."""
+    import importlib.util
+    import sys
+
+    from conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("make_default_model", ROOT / "benchmarks" / "make_default_model.py")
+    mdm = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mdm)
+    onnx = tmp_path / "model.int8.onnx"
+    onnx.write_bytes(b"not shipped")
+    monkeypatch.setattr(mdm, "ASSETS", tmp_path / "assets")
+    monkeypatch.setattr(mdm, "load_checkpoint", lambda p: {"config": {}})
+    monkeypatch.setattr(mdm, "export_checkpoint", lambda *a, **k: {"artifacts": {"onnx-int8": {"path": str(onnx)}}})
+    monkeypatch.setattr(mdm, "check_artifact", lambda *a, **k: {"passed": False, "failures": ["accuracy drop 9.00 > 1.0 points"]})
+    monkeypatch.setattr(mdm, "evaluate_checkpoint", lambda *a, **k: {})
+    monkeypatch.setattr(sys, "argv", ["make_default_model.py", str(tmp_path / "best.pt"), str(tmp_path)])
+    with pytest.raises(SystemExit, match="fails the parity check"):
+        mdm.main()
+    assert not (tmp_path / "assets").exists()
