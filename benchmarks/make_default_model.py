@@ -52,7 +52,9 @@ def main() -> None:
     ev = evaluate_checkpoint(a.ckpt, a.data, "ferplus", "test")
     ASSETS.mkdir(exist_ok=True)
     dst = ASSETS / "default-student.int8.onnx"
-    shutil.copyfile(onnx, dst)
+    tmp = dst.with_suffix(".onnx.tmp")  # atomic: a stopped copy never leaves a truncated default model
+    shutil.copyfile(onnx, tmp)
+    tmp.replace(dst)
     cfg = ck["config"]
     m = chk["artifact_metrics"]
     # the shipped file as a user gets it (the CLI, both operating points), and under shifted input
@@ -102,7 +104,7 @@ research only; models derived from them inherit that restriction. The FER+ label
 | network | STSN student, {cfg['model']['backbone']} shared backbone, two-stream head (fine 8 classes + coarse 4) |
 | training | {cfg['stage']} stage, distillation {'on' if cfg['loss']['distill'] else 'off'}; {schedule}; batch {cfg['optim']['batch_size']}, seed {cfg['optim']['seed']}; from scratch (no ImageNet weights) |
 | data and protocol | FER+ train ({'vote-distribution (soft)' if cfg['data'].get('label_mode') == 'probability' else 'majority'} labels), model selected on FER+ valid, scored on FER+ test (3,136 images, majority protocol) |
-| input | {cfg['data']['input_size']} px greyscale face crop (replicated to 3 channels), float NCHW normalised with ImageNet mean/std; the preprocessing is embedded in the ONNX metadata |
+| input | {cfg['data']['input_size']} px {'greyscale face crop (replicated to 3 channels)' if cfg['data'].get('color', 'gray') == 'gray' else 'RGB face crop'}, float NCHW normalised with ImageNet mean/std; the preprocessing is embedded in the ONNX metadata |
 | outputs | `fine_logits` (neutral, happiness, surprise, sadness, anger, disgust, fear, contempt), `coarse_logits` (positive, negative, neutral, surprise) |
 | quantization | ONNX Runtime static Q/DQ, uint8 activations / int8 per-channel weights (CPU target), min-max calibration on `{MANIFEST}` |
 | mirror averaging | {mirror} |

@@ -33,7 +33,9 @@ def predict_crops(model: str | None, data: str | Path, prior: str, threads: int)
     cmd = [EEMKIT, "predict", str(Path(data) / "FER2013Test"), "--crops", "--threads", str(threads),
            "--class-prior", prior, "--json"] + (["--model", str(model)] if model else [])
     t0 = time.perf_counter()
-    done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:  # show the CLI's own one-line error, not a CalledProcessError
+        raise SystemExit(f"{' '.join(cmd[:3])} ... exited {done.returncode}: {done.stderr.strip()[-500:]}")
     wall = time.perf_counter() - t0
     rows = {Path(r["file"]).name: r for r in json.loads(done.stdout)["records"]}
     missing = [n for n in test.names if Path(n).name not in rows]

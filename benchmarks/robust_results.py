@@ -49,13 +49,20 @@ CONDITIONS = ("shift", "zoom-out", "rotate", "low-res", "low-light", "jpeg", "de
 def score(run: Path, data: str, threads: int | None, fresh: bool, conditions: tuple[str, ...] | None = CONDITIONS) -> dict:
     cached = run / "eval-robust" / "metrics.json"
     if cached.is_file() and cached.stat().st_mtime > (run / "best.pt").stat().st_mtime and not fresh:
-        m = json.loads(cached.read_text())
-        if Path(m.get("data", "")).resolve() == Path(data).resolve():  # scored on the same data after best.pt last changed
+        try:
+            m = json.loads(cached.read_text())
+        except ValueError:  # a damaged cache is scored again
+            m = {}
+        # scored on the same data, with the same conditions, after best.pt last changed
+        if Path(m.get("data", "")).resolve() == Path(data).resolve() and \
+                set(conditions or ()) <= {r.get("condition") for r in m.get("robustness") or []}:
             return m
     m = evaluate_model(run / "best.pt", data, "ferplus", "test", robustness=conditions, threads=threads,
                           out_dir=run / "eval-robust")
     m["data"] = str(data)
-    (run / "eval-robust" / "metrics.json").write_text(json.dumps(m, indent=2))
+    tmp = cached.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(m, indent=2))
+    tmp.replace(cached)
     return m
 
 

@@ -84,8 +84,8 @@ def prior_shift(meta: ArtifactMeta, choice: str | Path = "train") -> PriorShift:
     carries no training prior (exported before eemkit recorded it: re-export it)."""
     classes = list(meta.classes)
     k = len(classes)
-    coarse_index = np.asarray(meta.coarse_index if meta.coarse_index is not None else [0] * k, dtype=np.int64)
-    n_coarse = len(meta.coarse_classes) or int(coarse_index.max()) + 1
+    coarse_index = _coarse_index(meta)
+    n_coarse = len(meta.coarse_classes) or (int(coarse_index.max()) + 1 if coarse_index is not None else 0)
     choice_s = str(choice)
     pi = meta.class_prior
     tau = float(meta.logit_adjust)
@@ -108,12 +108,24 @@ def prior_shift(meta: ArtifactMeta, choice: str | Path = "train") -> PriorShift:
             raise UsageError(f"--class-prior must be train, uniform or a JSON file; {choice_s!r} is none of these")
         q = np.clip(_read_prior_file(path, classes), 1e-6, None)
     fine = (tau - 1.0) * np.log(pi) + np.log(q)
+    if coarse_index is None:  # no fine -> coarse map known: the coarse logits are left as they are
+        return PriorShift(path_name(choice_s), (fine - fine.mean()).astype(np.float32), np.zeros(n_coarse, np.float32))
     group = np.zeros((k, n_coarse))
     group[np.arange(k), coarse_index] = 1.0
     qc = np.full(n_coarse, 1.0 / n_coarse) if choice_s == "uniform" else q @ group
     coarse = (tau - 1.0) * np.log(pi @ group) + np.log(qc)
     # a constant offset changes no softmax: centre both for readable logits
     return PriorShift(path_name(choice_s), (fine - fine.mean()).astype(np.float32), (coarse - coarse.mean()).astype(np.float32))
+
+
+def _coarse_index(meta: ArtifactMeta) -> np.ndarray | None:
+    """Fine -> coarse ids from the metadata, else from the class names (the C-F map), else None."""
+    if meta.coarse_index is not None:
+        return np.asarray(meta.coarse_index, dtype=np.int64)
+    try:
+        return np.asarray(meta.labels.coarse_index, dtype=np.int64)
+    except (KeyError, ValueError, UsageError):
+        return None
 
 
 def path_name(choice: str) -> str:

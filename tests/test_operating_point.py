@@ -41,6 +41,19 @@ def test_logit_adjusted_model_train_point_adds_the_prior_back():
     assert prior_shift(meta, "uniform").is_identity
 
 
+def test_metadata_without_coarse_index_gives_finite_coarse_shifts():
+    # hand-made metadata: the fine -> coarse map comes from the class names (the C-F map), never a NaN shift
+    meta = replace(META, coarse_index=None)
+    for choice in ("uniform", "train"):
+        got = prior_shift(meta, choice).coarse
+        assert np.isfinite(got).all()
+        np.testing.assert_allclose(got, prior_shift(META, choice).coarse, atol=1e-6)
+    odd = ArtifactMeta.from_dict({"classes": ["a", "b"], "coarse_classes": ["x", "y"], "preprocess": {},
+                                  "class_prior": [0.9, 0.1], "logit_adjust": 0.0})
+    shift = prior_shift(odd, "uniform")  # names outside the C-F map: the coarse logits are left alone
+    assert np.isfinite(shift.fine).all() and not shift.coarse.any()
+
+
 def test_prior_file_and_its_errors(tmp_path):
     f = tmp_path / "q.json"
     f.write_text(json.dumps({c: (1.0 if c != "neutral" else 0.0) for c in CLASSES} | {"happy": 2.0, "happiness": 2.0}))
