@@ -109,6 +109,14 @@ def test_train_targets_cli_writes_an_ensemble_a_student_can_use(ferplus_slice, t
         assert len(z["names"]) == res["images"]
     student = train(_student_cfg(ferplus_slice, tmp_path / "s", out))
     assert np.isfinite(student.history[0]["train_loss"])
+    # --score-only: the same valid rows, no training pass, nothing written
+    before = sorted(p.name for p in tmp_path.iterdir())
+    r = runner.invoke(app, ["train", "targets", "--teacher", str(t1), "--teacher", str(t2), "--mirror-average",
+                            "--data", str(ferplus_slice), "--input-size", "32", "--score-only", "--json"])
+    assert r.exit_code == 0, r.output
+    scored = json.loads(r.stdout[r.stdout.index("{"):])
+    assert scored["valid"] == res["valid"] and scored["path"] is None and scored["images"] == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
 def test_train_targets_cli_table_and_bad_input(ferplus_slice, tmp_path):
@@ -123,6 +131,8 @@ def test_train_targets_cli_table_and_bad_input(ferplus_slice, tmp_path):
         (["--teacher", str(t1), "-o", str(tmp_path / "x.txt")], "ending in .npz"),
         (["--teacher", str(tmp_path / "missing.pt"), "-o", str(tmp_path / "x.npz")], "does not exist"),
         (["--teacher", str(t1), "-o", str(tmp_path / "no" / "x.npz")], "does not exist"),
+        (["--teacher", str(t1)], "give -o FILE.npz"),
+        (["--teacher", str(t1), "--score-only", "-o", str(tmp_path / "x.npz")], "writes nothing"),
     ]
     for args, msg in cases:
         r = runner.invoke(app, ["train", "targets", "--data", str(ferplus_slice), *args])

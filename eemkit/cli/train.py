@@ -10,6 +10,7 @@ import typer
 
 from eemkit.cli.common import (DATA_FORMAT_HELP, DataFormat, LabelMode, Loss, TrainDevice, TrainPrecision, console, either,
                                err_console, make_progress, print_json, user_errors)
+from eemkit.errors import UsageError
 
 app = typer.Typer(help="Train the teacher (KTN) or the student (STSN), or save distillation targets.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -191,7 +192,9 @@ def student(teacher: Annotated[Optional[Path], typer.Option("--teacher", help="T
 @user_errors
 def targets(teacher: Annotated[list[Path], typer.Option("--teacher", help="A teacher: checkpoint, exported model or saved "
                                                          "outputs (.npz). Repeat it for an ensemble teacher.")],
-            out: Annotated[Path, typer.Option("--out", "-o", help="The targets file to write (.npz).")],
+            out: Annotated[Optional[Path], typer.Option("--out", "-o", help="The targets file to write (.npz).")] = None,
+            score_only: Annotated[bool, typer.Option("--score-only", help="Only score the teachers and their "
+                                                     "combination on valid; write nothing (no -o).")] = False,
             mirror_average: Annotated[bool, typer.Option("--mirror-average", help="Average each teacher over the face "
                                                          "and its mirror.")] = False,
             preset: Preset = None, sets: Sets = None, data: Data = None, format: Fmt = None, label_mode: LabelModeOpt = None,
@@ -205,6 +208,10 @@ def targets(teacher: Annotated[list[Path], typer.Option("--teacher", help="A tea
     from eemkit.runtime import open_runner
     from eemkit.train.targets import make_targets
 
+    if score_only and out is not None:
+        raise UsageError("--score-only writes nothing: drop -o, or drop --score-only to write the targets")
+    if not score_only and out is None:
+        raise UsageError("give -o FILE.npz for the targets (or --score-only to score the teachers on valid only)")
     cfg = resolve_stage_config("student", preset, _overrides("student", sets, data=data, format=format, label_mode=label_mode,
                                                              input_size=input_size, limit=limit, threads=threads))
     progress = make_progress()
@@ -227,9 +234,13 @@ def targets(teacher: Annotated[list[Path], typer.Option("--teacher", help="A tea
     if json_out:
         print_json(res.to_dict())
         return
-    console.print(f"wrote {res.path}: {len(res.teachers)} teacher(s) on {res.images} training images and their mirrors"
-                  f"{', mirror-averaged' if res.mirror else ''}{'' if res.has_features else ', logits only'} "
-                  f"in {res.seconds:.0f} s")
+    if res.path is None:
+        console.print(f"{len(res.teachers)} teacher(s) scored on valid{', mirror-averaged' if res.mirror else ''} "
+                      f"in {res.seconds:.0f} s (nothing written)")
+    else:
+        console.print(f"wrote {res.path}: {len(res.teachers)} teacher(s) on {res.images} training images and their "
+                      f"mirrors{', mirror-averaged' if res.mirror else ''}{'' if res.has_features else ', logits only'} "
+                      f"in {res.seconds:.0f} s")
     if res.valid:
         table = Table(title="valid split (%)")
         for col in ("teacher", "acc", "avg", "coarse"):

@@ -34,7 +34,7 @@ from eemkit.train.loop import Reporter, _NullReporter
 class TargetsResult:
     """What `make_targets` wrote and how each teacher, and their combination, scores on valid."""
 
-    path: Path
+    path: Path | None  # None: scored on valid only, nothing written
     images: int
     teachers: list[str]
     mirror: bool
@@ -46,7 +46,7 @@ class TargetsResult:
     valid: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": str(self.path), "images": self.images, "teachers": self.teachers, "mirror": self.mirror,
+        return {"path": str(self.path) if self.path is not None else None, "images": self.images, "teachers": self.teachers, "mirror": self.mirror,
                 "has_features": self.has_features, "seconds": round(self.seconds, 1), "valid": self.valid}
 
 
@@ -72,23 +72,25 @@ def _train_point(path: Path, open_artifact: Callable[..., Any] | None) -> PriorS
         return prior_shift(runner.meta, "train")
 
 
-def make_targets(cfg: TrainConfig, teachers: list[str | Path], out: str | Path, mirror: bool = False,
+def make_targets(cfg: TrainConfig, teachers: list[str | Path], out: str | Path | None, mirror: bool = False,
                  open_artifact: Callable[..., Any] | None = None, reporter: Reporter | None = None,
                  progress: Callable[[str, int, int], None] | None = None) -> TargetsResult:
     """Run every teacher over cfg's whole training split (its data section: path, format, label mode,
     input size, limit; no hold-out, so the file serves runs of any seed), combine them, score each
     teacher and the combination on the valid split where there is one, and write the targets to `out`
-    (.npz, fp16, with its provenance).
+    (.npz, fp16, with its provenance). With `out` None only the valid split is scored (nothing is written):
+    the quick way to see whether an ensemble teaches more than its members.
 
     Raises UsageError for no teacher, a missing teacher file, an `out` that is not a writable .npz
-    path, or teachers whose classes differ from the data's."""
+    path, teachers whose classes differ from the data's, or `out` None on data without a valid split."""
     import torch
 
     reporter = reporter or _NullReporter()
-    out = Path(out)
-    if out.suffix.lower() != ".npz":
+    out = Path(out) if out is not None else None
+    if out is not None and out.suffix.lower() != ".npz":
         raise UsageError(f"-o {out}: teacher outputs are written as .npz; give a name ending in .npz")
-    check_output_file(out, "-o")
+    if out is not None:
+        check_output_file(out, "-o")
     if not teachers:
         raise UsageError("give at least one --teacher (a checkpoint, an exported model or saved outputs)")
     paths = [Path(t) for t in teachers]
@@ -103,12 +105,16 @@ def make_targets(cfg: TrainConfig, teachers: list[str | Path], out: str | Path, 
     d = cfg.data
     spec = PreprocessSpec.for_input(d.input_size, d.crop_pct, d.color)
     reporter.message(f"loading {d.format} from {d.path} at {spec.resize_size}px")
-    train_set = load_split(d.path, d.format, "train", spec, d.label_mode, d.skip_bad, d.limit, log=reporter.message)
+    has_valid = "valid" in available_splits(d.path, d.format)
+    if out is None and not has_valid:
+        raise UsageError(f"{d.path} has no valid split to score the teachers on")
+    train_set = (load_split(d.path, d.format, "train", spec, d.label_mode, d.skip_bad, d.limit, log=reporter.message)
+                 if out is not None else None)
     valid_set = (load_split(d.path, d.format, "valid", spec, "majority", d.skip_bad, d.valid_limit, log=reporter.message)
-                 if "valid" in available_splits(d.path, d.format) else None)
+                 if has_valid else None)
     if valid_set is None:
         reporter.message(f"{d.path} has no valid split: the teachers are not scored")
-    labels = train_set.labels
+    labels = (train_set or valid_set).labels
     threads = cfg.optim.threads or None
     per_train, rows = [], []
     per_valid: list[teacher_cache.TeacherTargets | None] = []
@@ -119,7 +125,8 @@ def make_targets(cfg: TrainConfig, teachers: list[str | Path], out: str | Path, 
             return dict(batch=cfg.optim.eval_batch, threads=threads, open_artifact=open_artifact, note=reporter.message,
                         progress=tick)
 
-        per_train.append(teacher_cache.from_path(t, train_set.images, train_set.names, labels, **kw("train")))
+        if train_set is not None:
+            per_train.append(teacher_cache.from_path(t, train_set.images, train_set.names, labels, **kw("train")))
         v = None
         if valid_set is not None and t.suffix.lower() != ".npz":
             v = teacher_cache.combine([teacher_cache.from_path(t, valid_set.images, valid_set.names, labels, **kw("valid"))],
@@ -129,13 +136,14 @@ def make_targets(cfg: TrainConfig, teachers: list[str | Path], out: str | Path, 
             rows.append({"name": str(t)})  # saved outputs hold the training images only
         per_valid.append(v)
         reporter.message(f"teacher {i + 1}/{len(paths)}: {t} done ({time.perf_counter() - t0:.0f} s)")
-    combined = teacher_cache.combine(per_train, mirror=mirror)
-    if out.exists():
-        reporter.message(f"replacing {out}")
-    info = {"teachers": [str(t) for t in paths], "mirror": mirror, "data": {
-        "path": str(d.path), "format": d.format, "label_mode": d.label_mode, "input_size": d.input_size,
-        "crop_pct": d.crop_pct, "color": d.color, "limit": d.limit}}
-    teacher_cache.save_teacher_outputs(combined, train_set.names, out, info)
+    combined = teacher_cache.combine(per_train, mirror=mirror) if train_set is not None else None
+    if out is not None and combined is not None and train_set is not None:
+        if out.exists():
+            reporter.message(f"replacing {out}")
+        info = {"teachers": [str(t) for t in paths], "mirror": mirror, "data": {
+            "path": str(d.path), "format": d.format, "label_mode": d.label_mode, "input_size": d.input_size,
+            "crop_pct": d.crop_pct, "color": d.color, "limit": d.limit}}
+        teacher_cache.save_teacher_outputs(combined, train_set.names, out, info)
     if valid_set is not None and len(paths) > 1:
         name = "combined" + (" (mirror-averaged)" if mirror else "")
         if all(v is not None for v in per_valid):
@@ -146,5 +154,5 @@ def make_targets(cfg: TrainConfig, teachers: list[str | Path], out: str | Path, 
             rows.append({"name": name, **_score(teacher_cache.combine(shifted), valid_set, None)})
         else:
             rows.append({"name": name})
-    return TargetsResult(out, len(train_set), [str(t) for t in paths], mirror, combined.has_features,
-                         time.perf_counter() - t0, rows)
+    return TargetsResult(out, len(train_set) if train_set is not None else 0, [str(t) for t in paths], mirror,
+                         combined.has_features if combined is not None else False, time.perf_counter() - t0, rows)
