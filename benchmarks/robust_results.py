@@ -25,6 +25,8 @@ from pathlib import Path
 
 import yaml
 
+from eemkit.io_utils import atomic_write_text
+
 from eemkit.eval.evaluate import evaluate_model
 from eemkit.runtime.env import machine_info
 
@@ -60,9 +62,7 @@ def score(run: Path, data: str, threads: int | None, fresh: bool, conditions: tu
     m = evaluate_model(run / "best.pt", data, "ferplus", "test", robustness=conditions, threads=threads,
                           out_dir=run / "eval-robust")
     m["data"] = str(data)
-    tmp = cached.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(m, indent=2))
-    tmp.replace(cached)
+    atomic_write_text(cached, json.dumps(m, indent=2), what="metrics")
     return m
 
 
