@@ -25,9 +25,8 @@ from pathlib import Path
 
 import yaml
 
-from eemkit.io_utils import atomic_write_text
-
 from eemkit.eval.evaluate import evaluate_model
+from eemkit.io_utils import atomic_write_text
 from eemkit.runtime.env import machine_info
 
 S = "eemkit train student --preset"
