@@ -12,7 +12,7 @@
 # ablations. None of the ablations needs a teacher, so they fill the cores while the baselines finish.
 # The distilled students are started by hand once the teacher and both baselines have finished: robust-s0 |
 # robust-s1 if the KTN alone leads the baseline by 1.5 points (benchmarks/robust_results.py), else the ensemble
-# teacher (targets-ensemble: the KTN and both baselines; `eemkit train targets --score-only` shows its lead
+# teacher (targets-ensemble: the KTN and the seed-0 baseline; `eemkit train targets --score-only` shows its lead
 # first) and robust-ens-s0 | robust-ens-s1; then robust-small. Stop the queues (Ctrl-C) to free the cores.
 set -euo pipefail
 QUEUE=${1:?usage: queue_robust.sh a|b [DATA]}
