@@ -114,9 +114,13 @@ for seed in 0 1; do
       --teacher runs/targets/ensemble.npz
   fi
 done
+# The small students, distilled from the teacher the ResNet-18 students learn from: the ensemble's targets where
+# lane targets-ensemble made them (the KTN alone does not lead by 1.5 points), else the KTN (the presets' teacher)
 if [ "$LANE" = all ] || [ "$LANE" = robust-small ]; then
-  run runs/ferplus-student-mnv3-robust-s0 student --preset ferplus-student-mnv3-robust
-  run runs/ferplus-student-shufflenet-robust-s0 student --preset ferplus-student-shufflenet-robust
+  small_teacher=()
+  [ -f runs/targets/ensemble.npz ] && small_teacher=(--teacher runs/targets/ensemble.npz)
+  run runs/ferplus-student-mnv3-robust-s0 student --preset ferplus-student-mnv3-robust "${small_teacher[@]}"
+  run runs/ferplus-student-shufflenet-robust-s0 student --preset ferplus-student-shufflenet-robust "${small_teacher[@]}"
 fi
 # Each recipe item on its own (issue 12): leave-one-out from the robust recipe on the ablation schedule (ResNet-18
 # student, CE with C-F labels, no teacher, 8 epochs; its baseline is ablation-student's cf-ce row), and the
