@@ -13,7 +13,7 @@
 #   (resumed over sessions), then robust-s0 | robust-nodistill-s0, robust-s1 | robust-nodistill-s1, robust-small,
 #   ablation-student-s0 | ablation-student-s1, adareg-weight-s0 | adareg-weight-s1, recipe-items-s0 | recipe-items-s1;
 #   where the KTN alone does not lead: targets-ensemble (the KTN and robust-nodistill-s0), then robust-ens-s0 |
-#   robust-ens-s1.
+#   robust-ens-s1; the small students with and without the teacher: robust-small | robust-small-nodistill.
 set -euo pipefail
 DATA=${1:-${EEMKIT_DATA:-../shared/data/ferplus}}
 LANE=${2:-all}
@@ -114,13 +114,19 @@ for seed in 0 1; do
       --teacher runs/targets/ensemble.npz
   fi
 done
+# The small students without a teacher: the baselines of their distillation gain and of the teacher's lead over
+# them (a small student is where a teacher of the ResNet-18's accuracy can lead by issue 12's 1.5 points)
+if [ "$LANE" = all ] || [ "$LANE" = robust-small-nodistill ]; then
+  run runs/ferplus-student-shufflenet-robust-nodistill-s0 student --preset ferplus-student-shufflenet-robust-nodistill
+  run runs/ferplus-student-mnv3-robust-nodistill-s0 student --preset ferplus-student-mnv3-robust-nodistill
+fi
 # The small students, distilled from the teacher the ResNet-18 students learn from: the ensemble's targets where
 # lane targets-ensemble made them (the KTN alone does not lead by 1.5 points), else the KTN (the presets' teacher)
 if [ "$LANE" = all ] || [ "$LANE" = robust-small ]; then
   small_teacher=()
   [ -f runs/targets/ensemble.npz ] && small_teacher=(--teacher runs/targets/ensemble.npz)
-  run runs/ferplus-student-mnv3-robust-s0 student --preset ferplus-student-mnv3-robust "${small_teacher[@]}"
   run runs/ferplus-student-shufflenet-robust-s0 student --preset ferplus-student-shufflenet-robust "${small_teacher[@]}"
+  run runs/ferplus-student-mnv3-robust-s0 student --preset ferplus-student-mnv3-robust "${small_teacher[@]}"
 fi
 # Each recipe item on its own (issue 12): leave-one-out from the robust recipe on the ablation schedule (ResNet-18
 # student, CE with C-F labels, no teacher, 8 epochs; its baseline is ablation-student's cf-ce row), and the

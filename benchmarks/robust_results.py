@@ -5,7 +5,8 @@ prior, accuracy and average with the prior removed (`--class-prior uniform`), th
 `eemkit eval --robustness` (accuracy at the training prior), epochs done / planned, best epoch, training
 wall time, images/s, the precision and the machine of every epoch (a run resumed over sessions may have
 changed machines; epochs from before eemkit recorded the machine say so). Then the distillation gain per
-seed and the teacher's lead over the same-schedule student without a teacher.
+backbone and seed, the teachers' lead (the KTN's, and the ensemble's from ensemble-teacher-test.json) over
+each same-schedule student without a teacher, and the small students' gap to the distilled ResNet-18.
 
 Then the short-schedule runs (runs/ablation-student/*, runs/recipe-items/*): test scores at both priors and
 the regulariser's share of the gradient.
@@ -40,11 +41,16 @@ RUNS = [
     *[(f"STSN ResNet-18, distilled from the ensemble (seed {s})", f"runs/ferplus-student-r18-robust-ens-s{s}",
        f"bash benchmarks/reproduce_ferplus.sh DATA targets-ensemble; {S} ferplus-student-r18-robust --seed {s} "
        f"--teacher runs/targets/ensemble.npz --out runs/ferplus-student-r18-robust-ens-s{s}") for s in (0, 1)],
+    ("STSN ShuffleNet v2 x1.0, no distillation (seed 0)", "runs/ferplus-student-shufflenet-robust-nodistill-s0",
+     f"{S} ferplus-student-shufflenet-robust-nodistill"),
+    ("STSN MobileNet v3 small, no distillation (seed 0)", "runs/ferplus-student-mnv3-robust-nodistill-s0",
+     f"{S} ferplus-student-mnv3-robust-nodistill"),
     ("STSN MobileNet v3 small, distilled from the ensemble (seed 0)", "runs/ferplus-student-mnv3-robust-s0",
      f"{S} ferplus-student-mnv3-robust --teacher runs/targets/ensemble.npz"),
     ("STSN ShuffleNet v2 x1.0, distilled from the ensemble (seed 0)", "runs/ferplus-student-shufflenet-robust-s0",
      f"{S} ferplus-student-shufflenet-robust --teacher runs/targets/ensemble.npz"),
 ]
+ENSEMBLE_TEST = Path("benchmarks/results/ferplus-robust/ensemble-teacher-test.json")
 CONDITIONS = ("shift", "zoom-out", "rotate", "low-res", "low-light", "jpeg", "demo")
 
 
@@ -150,20 +156,27 @@ def main() -> None:
         if (run / "best.pt").is_file():
             rows.append(row(name, run, cmd, score(run, a.data, a.threads, a.fresh)))
     teacher = next((r for r in rows if r["stage"] == "teacher"), None)
+    # the ensemble teacher (KTN + the seed-0 baseline, mirror-averaged: lane targets-ensemble), scored on test by
+    # benchmarks/tta_views.py --split test (a recorded file, not a run folder)
+    ens = None
+    if ENSEMBLE_TEST.is_file():
+        e = json.loads(ENSEMBLE_TEST.read_text())
+        r = next(r for r in e["rows"] if r["model"] == "ensemble" and r["mirror"] and r["crops"] == [0.9])
+        ens = {"name": "ensemble teacher (KTN + ResNet-18 s0, mirror-averaged)", "test_accuracy": r["accuracy"],
+               "test_average": r["average"], "source": str(ENSEMBLE_TEST)}
     gains, leads = [], []
-    for seed in (0, 1):
-        n = [r for r in rows if r["backbone"] == "resnet18" and r["distill"] is False and r["seed"] == seed]
-        if not n:
-            continue
-        for d in (r for r in rows if r["backbone"] == "resnet18" and r["distill"] is True and r["seed"] == seed):
-            gains.append({"run": d["name"], "seed": seed, "gain_accuracy": d["test_accuracy"] - n[0]["test_accuracy"],
-                          "gain_average": d["test_average"] - n[0]["test_average"],
-                          "complete": d["epochs_done"] == d["epochs_planned"] and n[0]["epochs_done"] == n[0]["epochs_planned"]})
-        if teacher:
-            leads.append({"seed": seed, "lead_accuracy": teacher["test_accuracy"] - n[0]["test_accuracy"],
-                          "lead_average": teacher["test_average"] - n[0]["test_average"],
-                          "teacher_epochs": f"{teacher['epochs_done']}/{teacher['epochs_planned']}",
-                          "student_epochs": f"{n[0]['epochs_done']}/{n[0]['epochs_planned']}"})
+    for base in (r for r in rows if r["distill"] is False):
+        for d in (r for r in rows if r["distill"] is True and r["backbone"] == base["backbone"] and r["seed"] == base["seed"]):
+            gains.append({"run": d["name"], "seed": base["seed"], "backbone": base["backbone"],
+                          "gain_accuracy": d["test_accuracy"] - base["test_accuracy"],
+                          "gain_average": d["test_average"] - base["test_average"],
+                          "complete": d["epochs_done"] == d["epochs_planned"] and base["epochs_done"] == base["epochs_planned"]})
+        for t in (x for x in (teacher, ens) if x):
+            leads.append({"teacher": t["name"], "over": base["name"], "seed": base["seed"], "backbone": base["backbone"],
+                          "lead_accuracy": t["test_accuracy"] - base["test_accuracy"],
+                          "lead_average": t["test_average"] - base["test_average"],
+                          "teacher_epochs": f"{t['epochs_done']}/{t['epochs_planned']}" if "epochs_done" in t else "-",
+                          "student_epochs": f"{base['epochs_done']}/{base['epochs_planned']}"})
     # issue 12: a small student within 2 points of the distilled ResNet-18 student (its best seed with the same
     # teacher: the ensemble's students where they exist)
     r18 = [r for r in rows if r["backbone"] == "resnet18" and r["distill"] is True]
@@ -195,8 +208,8 @@ def main() -> None:
         lines.append(f"- distillation gain, {g['run']}: {g['gain_accuracy']:+.2f} acc / {g['gain_average']:+.2f} avg"
                      + ("" if g["complete"] else " (runs not finished)"))
     for t in leads:
-        lines.append(f"- teacher ({t['teacher_epochs']} epochs) over the student without a teacher ({t['student_epochs']}), "
-                     f"seed {t['seed']}: {t['lead_accuracy']:+.2f} acc / {t['lead_average']:+.2f} avg (goal: >= +1.5)")
+        lines.append(f"- {t['teacher']} ({t['teacher_epochs']} epochs) over {t['over']} ({t['student_epochs']}): "
+                     f"{t['lead_accuracy']:+.2f} acc / {t['lead_average']:+.2f} avg (goal: >= +1.5)")
     for g in small_gaps:
         lines.append(f"- {g['run']}: {g['gap_accuracy']:.2f} points below {g['reference']} (goal: within 2)"
                      + ("" if g["complete"] else " (run not finished)"))

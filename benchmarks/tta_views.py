@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import torch
@@ -69,7 +70,8 @@ def main() -> None:
             best = Checkpoint.load(p).payload.get("best") or {}
             models[str(p)] = {"epoch": best.get("epoch"), "val_accuracy": best.get("val_accuracy"),
                               "val_average": best.get("val_average")}
-        atomic_write_text(a.out, json.dumps({"machine": cpu_summary() + ", 1 thread", "split": a.split,
+        atomic_write_text(a.out, json.dumps({"command": " ".join([".venv/bin/python benchmarks/tta_views.py", *sys.argv[1:]]),
+                                             "machine": cpu_summary() + ", 1 thread", "split": a.split,
                                              "models": models, "rows": rows}, indent=1), what="results")
 
 
