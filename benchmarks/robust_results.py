@@ -208,8 +208,11 @@ def main() -> None:
         lines.append(f"- distillation gain, {g['run']}: {g['gain_accuracy']:+.2f} acc / {g['gain_average']:+.2f} avg"
                      + ("" if g["complete"] else " (runs not finished)"))
     for t in leads:
-        lines.append(f"- {t['teacher']} ({t['teacher_epochs']} epochs) over {t['over']} ({t['student_epochs']}): "
-                     f"{t['lead_accuracy']:+.2f} acc / {t['lead_average']:+.2f} avg (goal: >= +1.5)")
+        te = "" if t["teacher_epochs"] == "-" else f" ({t['teacher_epochs']} epochs)"
+        done = t["student_epochs"].split("/")
+        lines.append(f"- {t['teacher']}{te} over {t['over']} ({t['student_epochs']}"
+                     + ("" if done[0] == done[1] else ", not finished: no verdict yet")
+                     + f"): {t['lead_accuracy']:+.2f} acc / {t['lead_average']:+.2f} avg (goal: >= +1.5)")
     for g in small_gaps:
         lines.append(f"- {g['run']}: {g['gap_accuracy']:.2f} points below {g['reference']} (goal: within 2)"
                      + ("" if g["complete"] else " (run not finished)"))
