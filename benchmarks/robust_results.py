@@ -185,7 +185,7 @@ def main() -> None:
     if r18:
         ref = max(r18, key=lambda r: r["test_accuracy"])
         for r in rows:
-            if r["stage"] == "student" and r["backbone"] != "resnet18":
+            if r["distill"] is True and r["backbone"] != "resnet18":
                 small_gaps.append({"run": r["name"], "reference": ref["name"],
                                    "gap_accuracy": ref["test_accuracy"] - r["test_accuracy"],
                                    "complete": r["epochs_done"] == r["epochs_planned"]})
