@@ -176,7 +176,8 @@ def main() -> None:
                           "lead_accuracy": t["test_accuracy"] - base["test_accuracy"],
                           "lead_average": t["test_average"] - base["test_average"],
                           "teacher_epochs": f"{t['epochs_done']}/{t['epochs_planned']}" if "epochs_done" in t else "-",
-                          "student_epochs": f"{base['epochs_done']}/{base['epochs_planned']}"})
+                          "student_epochs": f"{base['epochs_done']}/{base['epochs_planned']}",
+                          "student_finished": base["epochs_done"] == base["epochs_planned"]})
     # issue 12: a small student within 2 points of the distilled ResNet-18 student (its best seed with the same
     # teacher: the ensemble's students where they exist)
     r18 = [r for r in rows if r["backbone"] == "resnet18" and r["distill"] is True]
@@ -209,9 +210,8 @@ def main() -> None:
                      + ("" if g["complete"] else " (runs not finished)"))
     for t in leads:
         te = "" if t["teacher_epochs"] == "-" else f" ({t['teacher_epochs']} epochs)"
-        done = t["student_epochs"].split("/")
         lines.append(f"- {t['teacher']}{te} over {t['over']} ({t['student_epochs']}"
-                     + ("" if done[0] == done[1] else ", not finished: no verdict yet")
+                     + ("" if t["student_finished"] else ", not finished: no verdict yet")
                      + f"): {t['lead_accuracy']:+.2f} acc / {t['lead_average']:+.2f} avg (goal: >= +1.5)")
     for g in small_gaps:
         lines.append(f"- {g['run']}: {g['gap_accuracy']:.2f} points below {g['reference']} (goal: within 2)"
