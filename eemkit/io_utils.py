@@ -40,6 +40,7 @@ def atomic_open(path: str | Path, mode: str = "w", newline: str | None = None, w
         with os.fdopen(fd, mode, **kwargs) as fh:
             yield fh
             fh.flush()
+            os.chmod(fh.fileno(), _target_mode(path))
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except OSError as err:
@@ -48,6 +49,26 @@ def atomic_open(path: str | Path, mode: str = "w", newline: str | None = None, w
     except BaseException:
         _unlink(tmp)
         raise
+
+
+def _target_mode(path: Path) -> int:
+    """The mode a file written in place would get: an existing file's own, else 0666 less the umask
+    (mkstemp creates 0600, which would make every replaced file private)."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    global _UMASK
+    if _UMASK is None:
+        _UMASK = os.umask(0o022)  # os.umask only reads by setting: set, then restore at once
+        os.umask(_UMASK)
+    return _UMASK
+
+
+_UMASK: int | None = None
 
 
 def _unlink(tmp: str) -> None:
@@ -133,20 +154,78 @@ def ensure_dir(path: str | Path, what: str = "output folder") -> Path:
 
 
 # ---------------------------------------------------------------- reading images
-def read_image(path: str | Path, flags: int | None = None):
-    """cv2.imread that raises EemkitError for a missing, empty, corrupt or oversized image
-    (OpenCV refuses headers above CV_IO_MAX_IMAGE_PIXELS with an exception, not None)."""
-    import cv2
+# the image files eemkit reads, in a dataset folder and as predict's inputs alike (OpenCV decodes them all)
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
+
+def cv2_path(path: str | Path, what: str = "file") -> str:
+    """`path` as the str OpenCV's file functions take. OpenCV encodes it as UTF-8 and crashes the
+    process (SIGSEGV) on a name that is not valid UTF-8 (bytes kept as surrogates by Python): raise
+    EemkitError for those instead."""
+    s = str(path)
     try:
-        img = cv2.imread(str(path), cv2.IMREAD_COLOR if flags is None else flags)
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        raise EemkitError(f"cannot open {what} {ascii(s)}: its name is not valid UTF-8 (OpenCV cannot open it); "
+                          "rename it") from None
+    return s
+
+
+def read_image(path: str | Path, flags: int | None = None):
+    """Decode an image file (cv2.imdecode of its bytes: any file name works, whatever its encoding).
+
+    Raises EemkitError for a missing, empty, corrupt or oversized image (OpenCV refuses headers above
+    CV_IO_MAX_IMAGE_PIXELS with an exception, not None) and for anything that is not a regular file (a
+    folder, a FIFO that would block forever, a device)."""
+    import cv2
+    import numpy as np
+
+    path = Path(path)
+    if not path.is_file():
+        what = "missing" if not path.exists() else "not a regular file"
+        raise EemkitError(f"cannot read image {ascii_path(path)} ({what})")
+    try:
+        buf = np.fromfile(path, dtype=np.uint8)
+    except OSError as err:
+        raise EemkitError(f"cannot read image {ascii_path(path)} ({err.strerror or type(err).__name__})") from None
+    if buf.size == 0:
+        raise EemkitError(f"cannot read image {ascii_path(path)} (empty file)")
+    try:
+        img = cv2.imdecode(buf, cv2.IMREAD_COLOR if flags is None else flags)
     except cv2.error as err:
         lines = [ln for ln in str(err).splitlines() if ln.strip()]
         reason = "larger than OpenCV's pixel limit" if "CV_IO_MAX_IMAGE_PIXELS" in str(err) else (lines[-1] if lines else "decode error")
-        raise EemkitError(f"cannot read image {path} ({reason})") from None
+        raise EemkitError(f"cannot read image {ascii_path(path)} ({reason})") from None
     if img is None:
-        raise EemkitError(f"cannot read image {path} (missing, empty or not an image)")
+        raise EemkitError(f"cannot read image {ascii_path(path)} (not an image, or corrupt)")
     return img
+
+
+def ascii_path(path: str | Path) -> str:
+    """A path for messages: as is when it is valid UTF-8, else with the undecodable bytes escaped."""
+    s = str(path)
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        return s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def check_not_input(out: str | Path | None, inputs: list[str | Path], what: str) -> None:
+    """Raise UsageError when output `out` is one of `inputs` (the same file by any spelling): writing it
+    would destroy the input before or while it is read."""
+    if out is None:
+        return
+    o = Path(out)
+    for i in inputs:
+        p = Path(i)
+        try:
+            same = o.exists() and p.exists() and os.path.samefile(o, p)
+        except OSError:
+            same = False
+        if same or o.absolute() == p.absolute():
+            raise UsageError(f"{what} {ascii_path(o)} is also an input: writing it would destroy the input; "
+                             "choose another path")
 
 
 def save_figure(fig, path: str | Path) -> Path:

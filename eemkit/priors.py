@@ -49,32 +49,70 @@ class PriorShift:
 
 
 def _read_prior_file(path: Path, classes: list[str]) -> np.ndarray:
+    from eemkit.io_utils import ascii_path
     from eemkit.labels import canonical_name
 
+    where = f"--class-prior {ascii_path(path)}"
+
+    def no_duplicates(pairs: list[tuple[str, object]]) -> dict:
+        keys = [k for k, _ in pairs]
+        dup = sorted({k for k in keys if keys.count(k) > 1})
+        if dup:
+            raise UsageError(f"{where}: key {dup[0]!r} appears twice")
+        return dict(pairs)
+
     try:
-        raw = json.loads(path.read_text())
+        raw = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=no_duplicates)
     except (OSError, ValueError) as err:
-        raise UsageError(f"--class-prior {path}: not a readable JSON file ({type(err).__name__})") from None
+        raise UsageError(f"{where}: not a readable JSON file ({type(err).__name__})") from None
     if not isinstance(raw, dict) or not raw:
-        raise UsageError(f"--class-prior {path}: expected a JSON object of class name -> weight")
+        raise UsageError(f"{where}: expected a JSON object of class name -> weight")
     weights: dict[str, float] = {}
     for k, v in raw.items():
-        if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0 or not np.isfinite(v):
-            raise UsageError(f"--class-prior {path}: weight of {k!r} must be a number >= 0, got {v!r}")
-        name = canonical_name(str(k))
+        w = _weight(v)
+        if w is None:
+            raise UsageError(f"{where}: weight of {k!r} must be a finite number >= 0, got {str(v)[:40]!r}")
+        try:
+            name = canonical_name(str(k))
+        except UsageError:
+            name = str(k)  # reported below with the model's classes
         if name in weights:
-            raise UsageError(f"--class-prior {path}: class {name!r} is given twice (as {k!r} and an alias)")
-        weights[name] = float(v)
+            raise UsageError(f"{where}: class {name!r} is given twice (as {k!r} and an alias)")
+        weights[name] = w
     unknown = sorted(set(weights) - set(classes))
     missing = [c for c in classes if c not in weights]
     if unknown or missing:
-        raise UsageError(f"--class-prior {path}: " + "; ".join(
+        raise UsageError(f"{where}: " + "; ".join(
             ([f"unknown classes {unknown}"] if unknown else []) + ([f"missing classes {missing}"] if missing else []))
             + f" (the model's classes: {', '.join(classes)})")
     q = np.asarray([weights[c] for c in classes], dtype=np.float64)
+    q = q / q.max() if q.max() > 0 else q  # scale first: weights near 1e308 would sum to inf
     if q.sum() <= 0:
-        raise UsageError(f"--class-prior {path}: the weights sum to 0")
+        raise UsageError(f"{where}: the weights sum to 0")
     return q / q.sum()
+
+
+def _not_a_file(path: Path) -> str:
+    try:
+        if path.is_dir():
+            return "a folder, not a JSON file"
+        if path.is_symlink():
+            return "a broken or looping symlink"
+        return "not a regular file (a FIFO or a device?)" if path.exists() else "no such file"
+    except OSError as err:
+        return err.strerror or type(err).__name__
+
+
+def _weight(v: object) -> float | None:
+    """A JSON weight as a finite float >= 0, else None (bools, strings, NaN, inf, negatives, integers too
+    large for a float)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    try:
+        w = float(v)
+    except OverflowError:
+        return None
+    return w if np.isfinite(w) and w >= 0 else None
 
 
 def prior_shift(meta: ArtifactMeta, choice: str | Path = "train") -> PriorShift:
@@ -95,7 +133,7 @@ def prior_shift(meta: ArtifactMeta, choice: str | Path = "train") -> PriorShift:
         raise UsageError(f"--class-prior {choice_s}: this model's metadata carries no training prior; "
                          "re-export it with this eemkit (or use --class-prior train)")
     pi = np.asarray(pi, dtype=np.float64)
-    if pi.shape != (k,) or (pi <= 0).any():
+    if pi.shape != (k,) or not np.isfinite(pi).all() or (pi <= 0).any():
         raise UsageError(f"the model's class_prior metadata is malformed (expected {k} positive numbers)")
     pi = pi / pi.sum()
     if choice_s == "train":
@@ -105,7 +143,7 @@ def prior_shift(meta: ArtifactMeta, choice: str | Path = "train") -> PriorShift:
     else:
         path = Path(choice_s)
         if not path.is_file():
-            raise UsageError(f"--class-prior must be train, uniform or a JSON file; {choice_s!r} is none of these")
+            raise UsageError(f"--class-prior {choice_s!r}: {_not_a_file(path)}; give train, uniform or a JSON file")
         q = np.clip(_read_prior_file(path, classes), 1e-6, None)
     fine = (tau - 1.0) * np.log(pi) + np.log(q)
     if coarse_index is None:  # no fine -> coarse map known: the coarse logits are left as they are

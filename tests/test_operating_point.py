@@ -159,7 +159,7 @@ def test_eval_with_a_prior_file_that_does_not_exist_is_a_usage_error(mirrored_ex
 def test_eval_notes_the_uniform_prior_of_a_model_that_records_none():
     """A model exported before eemkit recorded the training prior is scored at `train`, with a note for
     `uniform` (the runner's metadata is a typed ArtifactMeta, not a dict)."""
-    from eemkit.eval.evaluate import _usable_priors
+    from eemkit.eval.evaluate import _usable_priors, prior_keys
 
     class OldModel:  # the runner's prior handling, on metadata without class_prior
         meta = replace(META, class_prior=None)
@@ -168,5 +168,5 @@ def test_eval_notes_the_uniform_prior_of_a_model_that_records_none():
             prior_shift(self.meta, choice)
 
     notes: list[str] = []
-    assert _usable_priors(OldModel(), ("train", "uniform"), notes) == ["train"]
+    assert _usable_priors(OldModel(), prior_keys(("train", "uniform")), notes) == {"train": "train"}
     assert len(notes) == 1 and "no training prior" in notes[0]

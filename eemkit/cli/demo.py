@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from eemkit.cli.common import JSON_HELP, THREADS_HELP
 from eemkit.cli.common import (DETECTOR_HELP, DETECTOR_MODEL_HELP, DEVICE_HELP, Detector, Device, either, console, err_console,
                                print_json, user_errors)
 
@@ -30,14 +31,14 @@ def demo(
     source: Annotated[str, typer.Option("--source", "-s", help="Camera index, /dev/videoN, csi://N (Jetson), rtsp://..., a video file or file://PATH.")] = "0",
     model: Annotated[Optional[Path], typer.Option("--model", "-m", help="Checkpoint, ONNX or engine (default: the shipped INT8 student).")] = None,
     headless: Annotated[bool, typer.Option("--headless", help="No window (servers, CI); use with --out.")] = False,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write the annotated video (.mp4).")] = None,
-    output_old: Annotated[Optional[Path], typer.Option("--output", hidden=True)] = None,
+    out: Annotated[Optional[str], typer.Option("--out", "-o", help="Write the annotated video (.mp4).")] = None,
+    output_old: Annotated[Optional[str], typer.Option("--output", hidden=True)] = None,
     records: Annotated[Optional[Path], typer.Option("--records", help="Write per-frame face records as JSON lines.")] = None,
     max_frames: Annotated[Optional[int], typer.Option("--max-frames", min=1)] = None,
     detect_every: Annotated[int, typer.Option("--detect-every", min=1, help="Run the face detector every N frames (tracking in between).")] = 2,
     smoothing: Annotated[float, typer.Option("--smoothing", min=0.0, max=0.99, help="Temporal smoothing of probabilities.")] = 0.6,
-    threads: Annotated[Optional[int], typer.Option("--threads", min=1)] = None,
-    json_out: Annotated[bool, typer.Option("--json")] = False,
+    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help=THREADS_HELP)] = None,
+    json_out: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
     class_prior: Annotated[str, typer.Option("--class-prior", help="Operating point: train | uniform | a JSON file {class: weight}.")] = "train",
     serve: Annotated[Optional[str], typer.Option("--serve", help="HOST:PORT: serve the annotated video as MJPEG with a live page "
                                                  "and /records.json (0.0.0.0:8080 for the network); implies --headless without a GUI.")] = None,

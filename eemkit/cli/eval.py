@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from eemkit.cli.common import JSON_HELP, THREADS_HELP
 from eemkit.cli.common import (DATA_FORMAT_HELP, DETECTOR_HELP, DETECTOR_MODEL_HELP, DEVICE_HELP, DataFormat, Detector, Device,
                                console, either, print_json, user_errors)
 
@@ -68,6 +69,17 @@ def render_robustness(rows: list[dict], priors: list[str]) -> None:
     console.print(t)
 
 
+def default_out(model: Path, split: str) -> Path:
+    """eval-<split> beside the model, unless the model is inside the installed eemkit package (the shipped
+    default model): then ./eval-<model stem>-<split>, so no output lands in site-packages."""
+    import eemkit
+
+    package = Path(eemkit.__file__).resolve().parent
+    if package in model.resolve().parents:
+        return Path(f"eval-{model.stem}-{split}")
+    return model.parent / f"eval-{split}"
+
+
 @user_errors
 def eval_cmd(
     model: Annotated[Path, typer.Argument(help="A checkpoint (.pt), ONNX model or TensorRT engine.")],
@@ -75,17 +87,17 @@ def eval_cmd(
     data_format: Annotated[Optional[DataFormat], typer.Option("--data-format", help=DATA_FORMAT_HELP)] = None,
     format_old: Annotated[Optional[DataFormat], typer.Option("--format", hidden=True)] = None,
     split: Annotated[str, typer.Option("--split", help="train | valid | test")] = "test",
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for metrics.json and the confusion / robustness plots.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for metrics.json and the confusion / robustness plots (default: eval-SPLIT beside the model).")] = None,
     class_prior: Annotated[Optional[list[str]], typer.Option("--class-prior", help="Operating point(s) to score: train | "
                                                              "uniform | a JSON file; repeatable (default: train and uniform).")] = None,
     robustness: Annotated[bool, typer.Option("--robustness", help="Also score shifted/rescaled framing, rotation, "
                                              "low resolution, low light, JPEG, mirroring and the demo's detect-and-crop.")] = False,
     conditions: Annotated[Optional[str], typer.Option("--conditions", help="Comma-separated subset of the robustness conditions.")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Score only the first N images.")] = None,
-    threads: Annotated[Optional[int], typer.Option("--threads", min=1)] = None,
+    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help=THREADS_HELP)] = None,
     device: Annotated[Device, typer.Option("--device", help=DEVICE_HELP)] = Device.cpu,
     skip_bad: Annotated[bool, typer.Option("--skip-bad")] = False,
-    json_out: Annotated[bool, typer.Option("--json")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
     detector: Annotated[Optional[Detector], typer.Option("--detector", help="--robustness: the demo condition's face detector: "
                                                          + DETECTOR_HELP)] = None,
     detector_model: Annotated[Optional[Path], typer.Option("--detector-model", help=DETECTOR_MODEL_HELP)] = None,
@@ -98,10 +110,15 @@ def eval_cmd(
     from eemkit.eval.evaluate import evaluate_model
 
     format, device = either(data_format, format_old, "ferplus", "--data-format and --format"), device.value
-    out_dir = out if out is not None else model.parent / f"eval-{split}"
+    out_dir = out if out is not None else default_out(model, split)
     conds = None
-    if robustness or conditions:
-        conds = tuple(c.strip() for c in conditions.split(",") if c.strip()) if conditions else ()
+    if robustness or conditions is not None:
+        conds = tuple(c.strip() for c in conditions.split(",")) if conditions is not None else ()
+        if conditions is not None and (not conds or "" in conds):
+            from eemkit.errors import UsageError
+
+            raise UsageError(f"--conditions {conditions!r}: give condition names separated by commas, e.g. shift,demo "
+                             "(or --robustness alone for all of them)")
     res = evaluate_model(model, data or DEFAULT_DATA, format, split, tuple(class_prior or ("train", "uniform")), conds,
                          out_dir, skip_bad=skip_bad, limit=limit, threads=threads, device=device,
                          detector=detector.value if detector else None, detector_model=detector_model)

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from eemkit.cli.common import JSON_HELP, THREADS_HELP
 from eemkit.cli.common import DATA_FORMAT_HELP, DataFormat, console, either, err_console, print_json, user_errors
 
 
@@ -52,7 +53,7 @@ def export(
                                                  "inside the graph (+0.8 to +1.3 points on FER+ test, twice the compute; benchmarks/README.md 7.4).")] = False,
     max_batch: Annotated[int, typer.Option("--max-batch", min=1, help="Engine optimisation profile's largest batch.")] = 32,
     workspace_mb: Annotated[int, typer.Option("--workspace-mb", min=64)] = 1024,
-    json_out: Annotated[bool, typer.Option("--json")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Export a trained model: ONNX with embedded metadata, optional FP16 and INT8, or TensorRT engines
     (from the checkpoint, or on the device from an exported ONNX: `eemkit export model.int8-trt.onnx --to engine`)."""

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from eemkit.cli.common import JSON_HELP, THREADS_HELP
 from eemkit.cli.common import DATA_FORMAT_HELP, DataFormat, console, either, err_console, print_json, user_errors
 from eemkit.errors import EXIT_PARITY
 
@@ -28,7 +29,7 @@ def pipeline(
     max_steps: Annotated[Optional[int], typer.Option("--max-steps", min=1, help="Training steps (batches of 32) per epoch (default 250).")] = None,
     steps_old: Annotated[Optional[int], typer.Option("--steps", min=1, hidden=True)] = None,
     input_size: Annotated[int, typer.Option("--input-size", min=16)] = 64,
-    json_out: Annotated[bool, typer.Option("--json")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Train a small student for a few minutes, export FP32 + INT8 ONNX, check both against PyTorch on the
     test split, and print the bench table. Exits 3 if a parity tolerance is broken."""

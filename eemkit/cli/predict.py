@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from eemkit.cli.common import JSON_HELP, THREADS_HELP
 from eemkit.cli.common import (DETECTOR_HELP, DETECTOR_MODEL_HELP, DEVICE_HELP, Detector, Device, console, err_console,
                                print_json, user_errors)
 
@@ -29,7 +30,7 @@ def predict(
     csv_out: Annotated[Optional[Path], typer.Option("--csv", help="Write one CSV row per face.")] = None,
     annotate: Annotated[Optional[Path], typer.Option("--annotate", help="Write annotated images/videos to this folder.")] = None,
     margin: Annotated[float, typer.Option("--margin", min=0.0, max=1.0, help="Margin around the face box (fraction of its side).")] = 0.15,
-    threads: Annotated[Optional[int], typer.Option("--threads", min=1)] = None,
+    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help=THREADS_HELP)] = None,
     class_prior: Annotated[str, typer.Option("--class-prior", help="Operating point: train (the training set's class "
                                              "prior) | uniform (prior removed) | a JSON file {class: weight}.")] = "train",
     crops: Annotated[bool, typer.Option("--crops", help="The images are already face crops: no detection, no margin.")] = False,

@@ -21,13 +21,12 @@ import numpy as np
 
 from eemkit.data.preprocess import PreprocessSpec, prepare_image
 from eemkit.errors import EemkitError, UsageError
-from eemkit.io_utils import read_image
+from eemkit.io_utils import IMAGE_EXTS, read_image  # IMAGE_EXTS: one list for datasets and predict
 from eemkit.labels import DATASET_CLASSES, FERPLUS_CLASSES, LabelSpace, canonical_name
 
 FORMATS = ("ferplus", "rafdb", "affectnet", "affectnet7", "fer2013", "folder")
 LABEL_MODES = ("majority", "argmax", "probability")
 SPLITS = ("train", "valid", "test")
-IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp")
 
 Progress = Callable[[int, int], None]
 
@@ -291,7 +290,17 @@ def _read_image(rec: Record) -> np.ndarray:
         x, y, w, h = rec.box
         if w > 0 and h > 0 and x >= 0 and y >= 0 and x + w <= img.shape[1] and y + h <= img.shape[0]:
             img = img[y:y + h, x:x + w]
+    check_image_size(img, rec.path)
     return img
+
+
+def check_image_size(img: np.ndarray, path) -> None:
+    """EemkitError (an unreadable image, skippable) for an image too small to classify (under 2x2 px)."""
+    if min(img.shape[:2]) < 2:
+        from eemkit.io_utils import ascii_path
+
+        raise EemkitError(f"image {ascii_path(path)} is {img.shape[1]}x{img.shape[0]} px: too small to classify "
+                          "(at least 2x2)")
 
 
 def load_split(
@@ -304,6 +313,8 @@ def load_split(
     A missing or unreadable image raises EemkitError naming it, unless skip_bad is set, in which case
     it is skipped and counted under excluded["unreadable"]. `limit` keeps the first N records.
     """
+    if limit is not None and limit < 1:
+        raise UsageError(f"limit must be at least 1, got {limit}")
     idx = index_split(root, fmt, split, label_mode, check_files=not skip_bad)
     recs = idx.records[:limit] if limit else idx.records
     images, fine, soft, names = [], [], [], []
@@ -358,21 +369,33 @@ def balanced_weights(fine: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 def read_split_images(root: str | Path, fmt: str, split: str, skip_bad: bool = False,
-                      limit: int | None = None) -> tuple[list[np.ndarray], np.ndarray, LabelSpace, list[str]]:
+                      limit: int | None = None, log: Callable[[str], None] | None = None,
+                      ) -> tuple[list[np.ndarray], np.ndarray, LabelSpace, list[str]]:
     """The raw decoded images of a split (uint8 grey HxW or RGB HxWx3, as on disk), their fine labels (N,),
-    the label space and the names, for evaluations that perturb images before the preprocess."""
+    the label space and the names, for evaluations that perturb images before the preprocess.
+
+    A missing or unreadable image raises EemkitError naming it, unless skip_bad is set: then it is skipped,
+    `log` is told which, and a last line gives the count."""
+    if limit is not None and limit < 1:
+        raise UsageError(f"limit must be at least 1, got {limit}")
     idx = index_split(root, fmt, split, "majority", check_files=not skip_bad)
     images, fine, names = [], [], []
+    bad = 0
     for rec in idx.records[:limit] if limit else idx.records:
         try:
             img = _read_image(rec)
-        except EemkitError:
+        except EemkitError as err:
             if not skip_bad:
-                raise
+                raise EemkitError(f"{err}; pass --skip-bad to skip unreadable images") from None
+            bad += 1
+            if log:
+                log(f"skipped {rec.path}: {err}")
             continue
         images.append(img[:, :, 0] if img.ndim == 3 and img.shape[2] == 1 else img)
         fine.append(rec.fine)
         names.append(rec.name)
+    if bad and log:
+        log(f"skipped {bad} unreadable image(s) of split {split!r} (--skip-bad)")
     if not images:
         raise UsageError(f"split {split!r} of {root} has no usable images")
     return images, np.asarray(fine, dtype=np.int64), idx.labels, names

@@ -9,12 +9,13 @@ from typing import Callable
 
 import numpy as np
 
+from eemkit import io_utils
 from eemkit.demo.outputs import annotated_names, write_image, write_records_csv
 from eemkit.demo.pipeline import FramePipeline, draw
 from eemkit.errors import EemkitError, UsageError
 from eemkit.runtime.faces import create_detector
 
-IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+IMAGE_EXTS = set(io_utils.IMAGE_EXTS)
 VIDEO_EXTS = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "assets" / "default-student.int8.onnx"
 
@@ -38,15 +39,22 @@ def resolve_model(model: str | Path | None) -> Path:
 
 
 def expand_inputs(inputs: list[str | Path]) -> list[Path]:
+    """The files to predict on: each input file, and the images and videos below each input folder (regular
+    files only: a FIFO named x.png would block the read forever). UsageError for an input that is missing or
+    not a regular file, or when nothing is found."""
+    from eemkit.io_utils import ascii_path
+
     files: list[Path] = []
     for i in inputs:
         p = Path(i)
         if p.is_dir():
-            files += sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_EXTS | VIDEO_EXTS)
+            files += sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_EXTS | VIDEO_EXTS and f.is_file())
         elif p.is_file():
             files.append(p)
+        elif p.exists():
+            raise UsageError(f"input {ascii_path(p)} is not a regular file or folder (a FIFO or a device?)")
         else:
-            raise UsageError(f"input {p} does not exist")
+            raise UsageError(f"input {ascii_path(p)} does not exist")
     if not files:
         raise UsageError(f"no images or videos found in {', '.join(map(str, inputs))}")
     return files
@@ -55,9 +63,12 @@ def expand_inputs(inputs: list[str | Path]) -> list[Path]:
 def _read_image(path: Path) -> np.ndarray:
     import cv2
 
+    from eemkit.data.datasets import check_image_size
     from eemkit.io_utils import read_image
 
-    return cv2.cvtColor(read_image(path, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    img = read_image(path, cv2.IMREAD_COLOR)
+    check_image_size(img, path)
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
 def predict(model: str | Path | None, inputs: list[str | Path], annotate_dir: str | Path | None = None,
@@ -69,18 +80,19 @@ def predict(model: str | Path | None, inputs: list[str | Path], annotate_dir: st
     vectors); a file that cannot be read is reported in "unreadable" and the others go on.
     `crops`: the inputs are already face crops (no detection, no margin). `class_prior`: the operating
     point (train | uniform | JSON file, see eemkit.priors). `detector` / `detector_model`: the face
-    detector (eemkit.runtime.faces.create_detector; default haar); UsageError together with `crops`.
+    detector (eemkit.runtime.faces.create_detector; default auto: CenterFace where its model is found, else Haar); UsageError together with `crops`.
 
     Output paths and the detector are checked before any inference (UsageError); EemkitError when no input
     could be read.
     """
-    from eemkit.io_utils import check_output_dir, check_output_file
+    from eemkit.io_utils import check_not_input, check_output_dir, check_output_file
     from eemkit.runtime import open_runner
 
     files = expand_inputs(inputs)
     out_dir = check_output_dir(annotate_dir, "--annotate folder") if annotate_dir else None
     if csv_path is not None:
         check_output_file(csv_path, "--csv file")
+        check_not_input(csv_path, files, "--csv file")
     if crops and (detector is not None or detector_model is not None):
         raise UsageError("--crops classifies images that are already faces, without a detector: drop --detector "
                          "and --detector-model, or drop --crops")
@@ -100,13 +112,13 @@ def predict(model: str | Path | None, inputs: list[str | Path], annotate_dir: st
                 else:
                     recs = _predict_image(f, FramePipeline(runner, face_detector, margin=margin, smoothing=0.0), dst)
             except EemkitError as err:
-                unreadable.append({"file": str(f), "reason": str(err)})
-                log(f"skipped {f}: {err}")
+                unreadable.append({"file": io_utils.ascii_path(f), "reason": str(err)})
+                log(f"skipped {io_utils.ascii_path(f)}: {err}")
                 continue
             records += recs
             if not recs:
-                no_face.append(str(f))
-                log(f"no face found in {f}")
+                no_face.append(io_utils.ascii_path(f))
+                log(f"no face found in {io_utils.ascii_path(f)}")
         model_name = str(runner.path)
     if len(unreadable) == len(files):
         raise EemkitError(f"none of the {len(files)} inputs could be read; first: {unreadable[0]['reason']}")
@@ -120,23 +132,26 @@ def _predict_image(f: Path, pipe: FramePipeline, dst: Path | None) -> list[dict]
     res = pipe(rgb)
     if dst is not None:
         write_image(dst, draw(rgb, res))
-    return [{"file": str(f), "frame": 0, **r.to_dict()} for r in res]
+    return [{"file": io_utils.ascii_path(f), "frame": 0, **r.to_dict()} for r in res]
 
 
 def _predict_video(f: Path, pipe: FramePipeline, dst: Path | None) -> list[dict]:
     import cv2
 
     from eemkit.demo.capture import open_source
+    from eemkit.io_utils import cv2_path
 
-    src = open_source(str(f), live=False)
+    src = open_source(cv2_path(f, "video"), live=False)
     writer, records = None, []
     try:
         for k, frame in enumerate(src.frames()):
             res = pipe(frame)
-            records += [{"file": str(f), "frame": k, **r.to_dict()} for r in res]
+            records += [{"file": io_utils.ascii_path(f), "frame": k, **r.to_dict()} for r in res]
             if dst is not None:
                 if writer is None:
-                    dst.parent.mkdir(parents=True, exist_ok=True)
+                    from eemkit.demo.outputs import make_parent
+
+                    make_parent(dst)
                     writer = _writer(dst, frame.shape, src.fps)
                 writer.write(cv2.cvtColor(draw(frame, res), cv2.COLOR_RGB2BGR))
     finally:
@@ -146,12 +161,24 @@ def _predict_video(f: Path, pipe: FramePipeline, dst: Path | None) -> list[dict]
     return records
 
 
+VIDEO_OUT_EXTS = (".mp4", ".m4v", ".mov", ".avi", ".mkv")
+
+
+def check_video_out(path: str | Path, what: str = "--out video") -> None:
+    """UsageError for a video output whose extension OpenCV cannot write with the mp4v codec."""
+    if Path(path).suffix.lower() not in VIDEO_OUT_EXTS:
+        raise UsageError(f"{what} {path}: the file name must end in {', '.join(VIDEO_OUT_EXTS)} (mp4v video), "
+                         f"not {Path(path).suffix or 'no extension'}")
+
+
 def _writer(path: Path, shape: tuple, fps: float):
     import cv2
 
-    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (shape[1], shape[0]))
+    from eemkit.io_utils import cv2_path
+
+    w = cv2.VideoWriter(cv2_path(path, "video"), cv2.VideoWriter_fourcc(*"mp4v"), fps, (shape[1], shape[0]))
     if not w.isOpened():
-        raise EemkitError(f"cannot write video {path} (mp4v codec unavailable?)")
+        raise EemkitError(f"cannot write video {path} (this OpenCV build has no mp4v encoder?)")
     return w
 
 
@@ -164,6 +191,14 @@ def _start_server(serve: str, log: Callable[[str], None]):
     server = StreamServer(*parse_host_port(serve)).start()
     log(f"serving the annotated video at {server.url} (MJPEG: {server.url}stream.mjpg, records: {server.url}records.json)")
     return server
+
+
+def _source_file(source: str) -> Path | None:
+    """The file a demo source reads, if it is a file (for the output-is-input check)."""
+    s = source[len("file://"):] if source.startswith("file://") else source
+    if s.isdigit() or "://" in s or s.startswith("/dev/video"):
+        return None
+    return Path(s)
 
 
 def gui_available() -> bool:
@@ -197,23 +232,36 @@ def run_demo(model: str | Path | None, source: str, headless: bool = False, outp
     if output is not None and str(output).split(":/")[0] in STREAM_SCHEMES:
         raise UsageError(f"--out writes a video file; to stream use --serve HOST:PORT (MJPEG over HTTP), or RTSP/RTP "
                          f"through GStreamer as in deploy/streaming.md (not {output})")
-    from eemkit.io_utils import check_output_file
+    from eemkit.io_utils import check_not_input, check_output_file
 
+    source_file = _source_file(source)
     if output is not None:
         check_output_file(output, "--out video")
+        check_video_out(output)
+        check_not_input(output, [source_file] if source_file else [], "--out video")
     if records_path is not None:
         check_output_file(records_path, "--records file")
+        check_not_input(records_path, [p for p in (source_file, output) if p], "--records file")
     face_detector = create_detector(detector, detector_model, threads)
     if detector == "auto":
         log(detector_note(face_detector))
-    rec_fh = open(records_path, "w") if records_path else None  # a stream: records survive a crash of a live demo
-    writer = None
+    writer = rec_fh = None
     n = faces = 0
     with open_runner(resolve_model(model), device=device, threads=threads) as runner:
         runner.set_class_prior(class_prior)
         pipe = FramePipeline(runner, face_detector, smoothing=smoothing, detect_every=detect_every)
         src = open_source(source, log=log)
-        server = _start_server(serve, log) if serve else None
+        server = None
+        try:
+            server = _start_server(serve, log) if serve else None
+            # opened once the model, the prior and the source are known good (a bad option never empties an
+            # earlier records file); a stream, not an atomic write: records survive a crash of a live demo
+            rec_fh = open(records_path, "w", encoding="utf-8") if records_path else None
+        except BaseException:
+            src.close()
+            if server is not None:
+                server.stop()
+            raise
         pace = 1.0 / src.fps if server is not None and not src.live else 0.0
         t_start = time.perf_counter()
         fps = 0.0

@@ -40,7 +40,9 @@ def describe_source(src: str) -> tuple[object, int | None, bool]:
         return src, None, True
     if not Path(src).is_file():
         raise UsageError(f"video source {src!r} is neither a file, a camera index, /dev/videoN, csi://N nor rtsp://")
-    return src, None, False
+    from eemkit.io_utils import cv2_path
+
+    return cv2_path(src, "video source"), None, False
 
 
 class Source:

@@ -35,8 +35,18 @@ def write_image(path: Path, rgb: np.ndarray) -> Path:
     ok, buf = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     if not ok:
         raise EemkitError(f"cannot encode the annotated image {path}")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_parent(path)
     return atomic_write_bytes(path, buf.tobytes(), what="annotated image")
+
+
+def make_parent(path: Path) -> None:
+    """Create the folder of an output file; EemkitError (that file is skipped, the others go on) when a
+    file stands where a folder must be, or the folder cannot be created."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise EemkitError(f"cannot create the folder of {path}: {err.strerror or type(err).__name__}"
+                          + (" (a file of that name is in the way)" if isinstance(err, (FileExistsError, NotADirectoryError)) else "")) from None
 
 
 def write_records_csv(records: list[dict], path: str | Path) -> Path:

@@ -76,23 +76,55 @@ def plots_available() -> bool:
     return importlib.util.find_spec("matplotlib") is not None
 
 
-def _usable_priors(runner, priors: tuple[str, ...], notes: list[str]) -> list[str]:
-    """The priors this model can be scored at. Only `uniform` on a model that records no training prior
-    becomes a note; any other failure (a bad JSON file, a typo) is the user's error and raises."""
-    usable = []
+def prior_keys(priors: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """Name -> choice for each distinct class prior: train, uniform, or a JSON file named by its file name
+    (its path where two files share a name). The same file given twice (any spelling) counts once."""
+    out: dict[str, str] = {}
+    seen: set[str] = set()
     for p in priors:
+        p = str(p)
+        ident = p if p in ("train", "uniform") else str(Path(p).resolve())
+        if ident in seen:
+            continue
+        seen.add(ident)
+        key = p if p in ("train", "uniform") else Path(p).name
+        if key in out or key in ("train", "uniform"):
+            key = p
+        out[key] = p
+    return out
+
+
+def _usable_priors(runner, priors: dict[str, str], notes: list[str]) -> dict[str, str]:
+    """The priors (name -> choice) this model can be scored at. Only `uniform` on a model that records no
+    training prior becomes a note; any other failure (a bad JSON file, a typo) is the user's error and raises."""
+    usable = {}
+    for key, p in priors.items():
         try:
             runner.set_class_prior(p)
         except UsageError as err:
-            if str(p) != "uniform" or runner.meta.class_prior is not None:
+            if p != "uniform" or runner.meta.class_prior is not None:
                 raise
             notes.append(str(err))
             continue
-        usable.append(p)
+        usable[key] = p
     runner.set_class_prior("train")
     if not usable:
-        raise UsageError(f"none of the class priors {list(priors)} applies to this model: " + "; ".join(notes))
+        raise UsageError(f"none of the class priors {list(priors.values())} applies to this model: " + "; ".join(notes))
     return usable
+
+
+def check_conditions(conditions: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """The robustness conditions, each once, in the order given; UsageError for an unknown one (before any
+    work). None: no robustness table; (): every condition."""
+    if conditions is None:
+        return None
+    from eemkit.eval.robustness import CONDITIONS
+
+    names = list(dict.fromkeys(conditions))
+    bad = [c for c in names if c not in CONDITIONS]
+    if bad:
+        raise UsageError(f"unknown robustness condition(s) {bad}; choose from: {', '.join(CONDITIONS)}")
+    return tuple(names)
 
 
 def evaluate_model(model_path: str | Path, data_path: str | Path, fmt: str, split: str = "test",
@@ -118,32 +150,38 @@ def evaluate_model(model_path: str | Path, data_path: str | Path, fmt: str, spli
 
     if out_dir is not None:
         check_output_dir(out_dir, "--out")  # before the work, not after it
+    robustness = check_conditions(robustness)
     det = _demo_detector(robustness, detector, detector_model, threads)
-    images, y_data, data_labels, _ = read_split_images(data_path, fmt, split, skip_bad=skip_bad, limit=limit)
     res: dict = {"model": str(model_path), "split": split, "format": fmt, "priors": {}, "notes": []}
     rows = None
     with open_runner(model_path, device=device, threads=threads) as runner:
         labels = runner.labels
+        usable = _usable_priors(runner, prior_keys(priors), res["notes"])  # a bad prior file: before the images
+        skipped: list[str] = []
+        images, y_data, data_labels, _ = read_split_images(data_path, fmt, split, skip_bad=skip_bad, limit=limit,
+                                                           log=skipped.append)
+        if skipped:
+            res["notes"].append(skipped[-1])
         present = class_subset(labels, data_labels, str(model_path))
         y = present[y_data]
-        usable = _usable_priors(runner, priors, res["notes"])
         raw = runner.infer_images(images, raw=True)
         subset = len(present) < labels.n_fine
         if subset:
             res["classes_present"] = [labels.fine[i] for i in present]
             res["restricted"] = {}
-        for p in usable:
+        for key, p in usable.items():
             runner.set_class_prior(p)
             out = runner.postprocess(raw)
-            res["priors"][p] = _metrics(y, out, labels)
+            res["priors"][key] = _metrics(y, out, labels)
             if subset:
-                res["restricted"][p] = _metrics(y, restrict(out, labels, present), labels)
+                res["restricted"][key] = _metrics(y, restrict(out, labels, present), labels)
         runner.set_class_prior("train")
         if robustness is not None:
             rows = run_robustness(runner, images, y, list(robustness) or list(CONDITIONS), usable, progress=progress,
                                   detector=det)
             res["robustness"] = [r.to_dict() for r in rows]
-    res.update({k: v for k, v in res["priors"][usable[0]].items()})  # the first prior's figures at the top level
+    first = next(iter(usable))
+    res.update({k: v for k, v in res["priors"][first].items()})  # the first prior's figures at the top level
     if out_dir is not None:
         _write_eval(res, rows, labels, Path(model_path), Path(out_dir), fmt, split)
     return res
@@ -160,7 +198,8 @@ def _demo_detector(conditions: tuple[str, ...] | None, name: str | None, model: 
                          "\"demo\": add --robustness (or --conditions with demo)")
     from eemkit.runtime.faces import create_detector
 
-    return create_detector(name or "haar", model, threads)
+    # a model file alone picks the detector it belongs to (auto: CenterFace from that file), as predict does
+    return create_detector(name or ("auto" if model is not None else "haar"), model, threads)
 
 
 def _metrics(y: np.ndarray, out: dict[str, np.ndarray], labels: LabelSpace) -> dict:

@@ -13,7 +13,7 @@ recall), so this row measures detection and classification together.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -142,14 +142,15 @@ class RobustnessRow:
 
 
 def robustness(runner, images: Sequence[np.ndarray], y: np.ndarray, conditions: Sequence[str] | None = None,
-               priors: Sequence[str] = ("train", "uniform"), seed: int = 0, margin: float = 0.15,
+               priors: Sequence[str] | Mapping[str, str] = ("train", "uniform"), seed: int = 0, margin: float = 0.15,
                progress: Callable[[str], None] | None = None,
                detector: FaceDetector | None = None) -> list[RobustnessRow]:
     """Score `runner` (an active Runner) on raw uint8 images (grey HxW or RGB HxWx3) under each condition
-    and class prior. `detector`: the FaceDetector of the "demo" condition (default: the Haar cascade).
-    Unknown condition names raise UsageError."""
+    and class prior (`priors`: choices, or name -> choice as eemkit.eval.evaluate.prior_keys gives them). `detector`:
+    the FaceDetector of the "demo" condition (default: the Haar cascade). Unknown condition names raise UsageError."""
     from eemkit.errors import UsageError
 
+    prior_map = dict(priors) if isinstance(priors, Mapping) else {str(p): str(p) for p in priors}
     names = list(conditions or CONDITIONS)
     bad = [c for c in names if c not in CONDITIONS]
     if bad:
@@ -178,8 +179,8 @@ def robustness(runner, images: Sequence[np.ndarray], y: np.ndarray, conditions: 
             missed = np.zeros(len(images), bool)
         raw = runner.infer_images(keep, raw=True)
         metrics = {}
-        for prior in priors:
-            runner.set_class_prior(prior)
+        for prior, choice in prior_map.items():
+            runner.set_class_prior(choice)
             out = runner.postprocess(raw)
             fine = out["fine_logits"].copy()
             fine[missed] = -np.inf

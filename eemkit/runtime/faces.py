@@ -63,7 +63,7 @@ def find_cascade_dir(cv2) -> Path:
 class HaarDetector:
     """OpenCV Haar cascade. detect_width: frames are downscaled to this width before detection."""
 
-    name = "opencv-haar"
+    name = "haar"  # the --detector value that picks it
     fallback: str | None = None  # set by --detector auto when CenterFace was found but could not be used
 
     def __init__(self, detect_width: int = 320, scale_factor: float = 1.2, min_neighbors: int = 4,
@@ -83,7 +83,8 @@ class HaarDetector:
         grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if rgb.ndim == 3 else rgb
         h, w = grey.shape
         s = min(1.0, self.detect_width / w)
-        small = cv2.resize(grey, (int(w * s), int(h * s)), interpolation=cv2.INTER_AREA) if s < 1 else grey
+        # max(1, ...): a 5000 x 2 strip would round to 0 rows, which cv2.resize refuses
+        small = cv2.resize(grey, (max(1, int(w * s)), max(1, int(h * s))), interpolation=cv2.INTER_AREA) if s < 1 else grey
         small = cv2.equalizeHist(small)
         boxes = self.face.detectMultiScale(small, self.scale_factor, self.min_neighbors, minSize=(self.min_face, self.min_face))
         faces = []
