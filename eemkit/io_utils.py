@@ -40,7 +40,8 @@ def atomic_open(path: str | Path, mode: str = "w", newline: str | None = None, w
         with os.fdopen(fd, mode, **kwargs) as fh:
             yield fh
             fh.flush()
-            os.chmod(fh.fileno(), _target_mode(path))
+            with contextlib.suppress(OSError):  # FAT/exFAT and some CIFS mounts refuse fchmod: keep the write
+                os.chmod(fh.fileno(), _target_mode(path))
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except OSError as err:
@@ -61,14 +62,16 @@ def _target_mode(path: Path) -> int:
 
 
 def _umask() -> int:
-    global _UMASK
-    if _UMASK is None:
-        _UMASK = os.umask(0o022)  # os.umask only reads by setting: set, then restore at once
-        os.umask(_UMASK)
-    return _UMASK
-
-
-_UMASK: int | None = None
+    """The process's umask: from /proc (Linux) without touching it, else by setting and restoring it."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _unlink(tmp: str) -> None:
@@ -156,6 +159,8 @@ def ensure_dir(path: str | Path, what: str = "output folder") -> Path:
 # ---------------------------------------------------------------- reading images
 # the image files eemkit reads, in a dataset folder and as predict's inputs alike (OpenCV decodes them all)
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+# a file this large is not a photo of a face; read whole, it would exhaust the memory of an edge device
+MAX_IMAGE_BYTES = 1 << 30
 
 
 def cv2_path(path: str | Path, what: str = "file") -> str:
@@ -185,6 +190,8 @@ def read_image(path: str | Path, flags: int | None = None):
         what = "missing" if not path.exists() else "not a regular file"
         raise EemkitError(f"cannot read image {ascii_path(path)} ({what})")
     try:
+        if path.stat().st_size > MAX_IMAGE_BYTES:
+            raise EemkitError(f"cannot read image {ascii_path(path)} (larger than {MAX_IMAGE_BYTES >> 20} MB)")
         buf = np.fromfile(path, dtype=np.uint8)
     except OSError as err:
         raise EemkitError(f"cannot read image {ascii_path(path)} ({err.strerror or type(err).__name__})") from None
@@ -199,6 +206,13 @@ def read_image(path: str | Path, flags: int | None = None):
     if img is None:
         raise EemkitError(f"cannot read image {ascii_path(path)} (not an image, or corrupt)")
     return img
+
+
+def check_image_size(img, path: str | Path) -> None:
+    """EemkitError (an unreadable image: skipped where inputs may be skipped) for an image under 2x2 px."""
+    if min(img.shape[:2]) < 2:
+        raise EemkitError(f"image {ascii_path(path)} is {img.shape[1]}x{img.shape[0]} px: too small to classify "
+                          "(at least 2x2)")
 
 
 def ascii_path(path: str | Path) -> str:

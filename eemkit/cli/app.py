@@ -50,9 +50,12 @@ def _click_exceptions():
     return exceptions
 
 
+STDOUT_ERRNOS = {errno.EPIPE, errno.ENOSPC, errno.EBADF, errno.EIO, errno.EDQUOT}
+
+
 def _quiet_std_streams() -> None:
     """Point stdout at /dev/null so the interpreter's final flush does not fail a second time."""
-    with contextlib.suppress(OSError, ValueError):
+    with contextlib.suppress(OSError, ValueError, AttributeError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
 
@@ -66,25 +69,28 @@ def run(argv: list[str]) -> int:
         rv = app(args=argv, prog_name="eemkit", standalone_mode=False)
     except cx.ClickException as err:
         no_args = getattr(cx, "NoArgsIsHelpError", None)
-        if no_args is not None and isinstance(err, no_args):
-            err.show()
+        if no_args is not None and isinstance(err, no_args):  # Typer has printed the help already
             return err.exit_code
         ctx = getattr(err, "ctx", None)
         hint = f" (eemkit {ctx.command_path.split(' ', 1)[1]} --help)" if ctx is not None and " " in ctx.command_path else ""
         err_console.print(f"[bold red]error:[/] {escape(err.format_message())}{escape(hint)}", highlight=False,
                           soft_wrap=True)
         return err.exit_code
-    except (typer.Abort, KeyboardInterrupt):
+    except KeyboardInterrupt:
         err_console.print("interrupted")
         return 130
-    except OSError as err:  # stdout closed, a full disk under `> file`, a reader that went away (| head)
-        if err.errno == errno.EPIPE:
-            _quiet_std_streams()
-            return 1
-        what = f"{err.filename}" if err.filename else "cannot write to standard output"
-        with contextlib.suppress(OSError, ValueError):
-            err_console.print(f"[bold red]error:[/] {escape(what)}: {escape(err.strerror or type(err).__name__)}",
-                              highlight=False, soft_wrap=True)
+    except typer.Abort:  # Typer's end of input (EOFError), not an interrupt
+        err_console.print("aborted")
+        return 1
+    except OSError as err:
+        # standard output only: a reader that went away (| head), a full disk under `> file`; any other OSError
+        # is a bug to see with its traceback
+        if err.filename is not None or err.errno not in STDOUT_ERRNOS:
+            raise
+        if err.errno != errno.EPIPE:
+            with contextlib.suppress(OSError, ValueError):
+                err_console.print(f"[bold red]error:[/] cannot write to standard output: {escape(err.strerror or '')}",
+                                  highlight=False, soft_wrap=True)
         _quiet_std_streams()
         return 1
     return rv if isinstance(rv, int) else 0

@@ -8,8 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from eemkit.cli.common import JSON_HELP, THREADS_HELP
-from eemkit.cli.common import (DATA_FORMAT_HELP, DETECTOR_HELP, DETECTOR_MODEL_HELP, DEVICE_HELP, DataFormat, Detector, Device,
+from eemkit.cli.common import (JSON_HELP, THREADS_HELP, DATA_FORMAT_HELP, DETECTOR_HELP, DETECTOR_MODEL_HELP, DEVICE_HELP, DataFormat, Detector, Device,
                                console, either, err_console, print_json, user_errors)
 
 
@@ -62,19 +61,19 @@ def bench(
         check_output_dir(out, "--out")
     if csv_out is not None:
         check_output_file(csv_out, "--csv file")
-    if pipeline is None and (detector is not None or detector_model is not None):
-        from eemkit.errors import UsageError
+    from eemkit.errors import UsageError
 
+    if pipeline is None and (detector is not None or detector_model is not None):
         raise UsageError("--detector and --detector-model choose the face detector of bench --pipeline VIDEO")
     if pipeline is not None:
         from eemkit.demo.pipeline import bench_pipeline
-        from eemkit.errors import UsageError
 
         stray = [name for name, given in (
             ("--formats", formats != DEFAULT_FORMATS), ("--batch-size", batch_size is not None or batch_old is not None),
             ("--data", data is not None), ("--data-format", data_format is not None or format_old is not None),
             ("--split", split != "test"), ("--limit", limit is not None), ("--artifacts", artifacts is not None),
-            ("--calib-n", calib_n != 512), ("--csv", csv_out is not None)) if given]
+            ("--calib-n", calib_n != 512), ("--csv", csv_out is not None), ("--device", device != "cpu"),
+            ("--min-time", min_time != 1.0)) if given]
         if stray:
             raise UsageError(f"{', '.join(stray)} {'is' if len(stray) == 1 else 'are'} for the format benchmark; --pipeline VIDEO times the per-frame "
                              "path (detect, crop, classify) and takes --detect-every, --detector, --threads, --out, --json")

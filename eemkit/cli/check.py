@@ -9,8 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from eemkit.cli.common import JSON_HELP, THREADS_HELP
-from eemkit.cli.common import DATA_FORMAT_HELP, DEVICE_HELP, DataFormat, Device, console, either, print_json, user_errors
+from eemkit.cli.common import JSON_HELP, THREADS_HELP, DATA_FORMAT_HELP, DEVICE_HELP, DataFormat, Device, console, either, print_json, user_errors
 from eemkit.errors import EXIT_LINT, EXIT_PARITY
 
 

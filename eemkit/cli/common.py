@@ -27,6 +27,7 @@ class Terminated(KeyboardInterrupt):
 
 
 def _raise_terminated(signum: int, frame: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM (a long C call did not return) ends it at once
     raise Terminated()
 
 
@@ -91,8 +92,13 @@ def print_json(obj: Any) -> None:
     """Machine-readable output on stdout (NaN/inf made JSON-safe)."""
     if sys.stdout is None:  # started with stdout closed (`>&-`)
         raise EemkitError("cannot print the JSON: standard output is closed")
-    sys.stdout.write(json.dumps(_clean(obj), indent=2) + "\n")
-    sys.stdout.flush()
+    try:
+        sys.stdout.write(json.dumps(_clean(obj), indent=2) + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as err:
+        raise EemkitError(f"cannot write to standard output: {err.strerror or type(err).__name__}") from None
 
 
 def make_progress(transient: bool = True):

@@ -7,8 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from eemkit.cli.common import JSON_HELP, THREADS_HELP
-from eemkit.cli.common import (DETECTOR_HELP, DETECTOR_MODEL_HELP, DEVICE_HELP, Detector, Device, either, console, err_console,
+from eemkit.cli.common import (JSON_HELP, THREADS_HELP, DETECTOR_HELP, DETECTOR_MODEL_HELP, DEVICE_HELP, Detector, Device, either, console, err_console,
                                print_json, user_errors)
 
 

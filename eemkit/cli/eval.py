@@ -7,8 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from eemkit.cli.common import JSON_HELP, THREADS_HELP
-from eemkit.cli.common import (DATA_FORMAT_HELP, DETECTOR_HELP, DETECTOR_MODEL_HELP, DEVICE_HELP, DataFormat, Detector, Device,
+from eemkit.cli.common import (JSON_HELP, THREADS_HELP, DATA_FORMAT_HELP, DETECTOR_HELP, DETECTOR_MODEL_HELP, DEVICE_HELP, DataFormat, Detector, Device,
                                console, either, print_json, user_errors)
 
 

@@ -8,8 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from eemkit.cli.common import JSON_HELP, THREADS_HELP
-from eemkit.cli.common import DATA_FORMAT_HELP, DataFormat, console, either, err_console, print_json, user_errors
+from eemkit.cli.common import JSON_HELP, DATA_FORMAT_HELP, DataFormat, console, either, err_console, print_json, user_errors
 from eemkit.errors import EXIT_PARITY
 
 

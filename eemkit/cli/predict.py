@@ -7,8 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from eemkit.cli.common import JSON_HELP, THREADS_HELP
-from eemkit.cli.common import (DETECTOR_HELP, DETECTOR_MODEL_HELP, DEVICE_HELP, Detector, Device, console, err_console,
+from eemkit.cli.common import (JSON_HELP, THREADS_HELP, DETECTOR_HELP, DETECTOR_MODEL_HELP, DEVICE_HELP, Detector, Device, console, err_console,
                                print_json, user_errors)
 
 
@@ -26,7 +25,7 @@ def _shown(file: str) -> str:
 def predict(
     inputs: Annotated[list[Path], typer.Argument(help="Images, folders or video files.")],
     model: Annotated[Optional[Path], typer.Option("--model", "-m", help="Checkpoint, ONNX or engine (default: the shipped INT8 student).")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the records as JSON on stdout.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
     csv_out: Annotated[Optional[Path], typer.Option("--csv", help="Write one CSV row per face.")] = None,
     annotate: Annotated[Optional[Path], typer.Option("--annotate", help="Write annotated images/videos to this folder.")] = None,
     margin: Annotated[float, typer.Option("--margin", min=0.0, max=1.0, help="Margin around the face box (fraction of its side).")] = 0.15,

@@ -21,7 +21,7 @@ import numpy as np
 
 from eemkit.data.preprocess import PreprocessSpec, prepare_image
 from eemkit.errors import EemkitError, UsageError
-from eemkit.io_utils import IMAGE_EXTS, read_image  # IMAGE_EXTS: one list for datasets and predict
+from eemkit.io_utils import IMAGE_EXTS, check_image_size, read_image  # IMAGE_EXTS: one list for datasets and predict
 from eemkit.labels import DATASET_CLASSES, FERPLUS_CLASSES, LabelSpace, canonical_name
 
 FORMATS = ("ferplus", "rafdb", "affectnet", "affectnet7", "fer2013", "folder")
@@ -292,15 +292,6 @@ def _read_image(rec: Record) -> np.ndarray:
             img = img[y:y + h, x:x + w]
     check_image_size(img, rec.path)
     return img
-
-
-def check_image_size(img: np.ndarray, path) -> None:
-    """EemkitError (an unreadable image, skippable) for an image too small to classify (under 2x2 px)."""
-    if min(img.shape[:2]) < 2:
-        from eemkit.io_utils import ascii_path
-
-        raise EemkitError(f"image {ascii_path(path)} is {img.shape[1]}x{img.shape[0]} px: too small to classify "
-                          "(at least 2x2)")
 
 
 def load_split(

@@ -42,8 +42,7 @@ def expand_inputs(inputs: list[str | Path]) -> list[Path]:
     """The files to predict on: each input file, and the images and videos below each input folder (regular
     files only: a FIFO named x.png would block the read forever). UsageError for an input that is missing or
     not a regular file, or when nothing is found."""
-    from eemkit.io_utils import ascii_path
-
+    ascii_path = io_utils.ascii_path
     files: list[Path] = []
     for i in inputs:
         p = Path(i)
@@ -63,11 +62,8 @@ def expand_inputs(inputs: list[str | Path]) -> list[Path]:
 def _read_image(path: Path) -> np.ndarray:
     import cv2
 
-    from eemkit.data.datasets import check_image_size
-    from eemkit.io_utils import read_image
-
-    img = read_image(path, cv2.IMREAD_COLOR)
-    check_image_size(img, path)
+    img = io_utils.read_image(path, cv2.IMREAD_COLOR)
+    io_utils.check_image_size(img, path)
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
@@ -85,14 +81,16 @@ def predict(model: str | Path | None, inputs: list[str | Path], annotate_dir: st
     Output paths and the detector are checked before any inference (UsageError); EemkitError when no input
     could be read.
     """
-    from eemkit.io_utils import check_not_input, check_output_dir, check_output_file
     from eemkit.runtime import open_runner
 
     files = expand_inputs(inputs)
-    out_dir = check_output_dir(annotate_dir, "--annotate folder") if annotate_dir else None
+    out_dir = io_utils.check_output_dir(annotate_dir, "--annotate folder") if annotate_dir else None
+    if out_dir is not None:  # an --annotate folder inside an input folder: its earlier outputs are not inputs
+        ann = out_dir.resolve()
+        files = [f for f in files if ann not in f.resolve().parents] or files
     if csv_path is not None:
-        check_output_file(csv_path, "--csv file")
-        check_not_input(csv_path, files, "--csv file")
+        io_utils.check_output_file(csv_path, "--csv file")
+        io_utils.check_not_input(csv_path, files, "--csv file")
     if crops and (detector is not None or detector_model is not None):
         raise UsageError("--crops classifies images that are already faces, without a detector: drop --detector "
                          "and --detector-model, or drop --crops")
@@ -139,9 +137,8 @@ def _predict_video(f: Path, pipe: FramePipeline, dst: Path | None) -> list[dict]
     import cv2
 
     from eemkit.demo.capture import open_source
-    from eemkit.io_utils import cv2_path
 
-    src = open_source(cv2_path(f, "video"), live=False)
+    src = open_source(io_utils.cv2_path(f, "video"), live=False)
     writer, records = None, []
     try:
         for k, frame in enumerate(src.frames()):
@@ -166,19 +163,18 @@ VIDEO_OUT_EXTS = (".mp4", ".m4v", ".mov", ".avi", ".mkv")
 
 def check_video_out(path: str | Path, what: str = "--out video") -> None:
     """UsageError for a video output whose extension OpenCV cannot write with the mp4v codec."""
+    io_utils.cv2_path(path, what)
     if Path(path).suffix.lower() not in VIDEO_OUT_EXTS:
-        raise UsageError(f"{what} {path}: the file name must end in {', '.join(VIDEO_OUT_EXTS)} (mp4v video), "
+        raise UsageError(f"{what} {io_utils.ascii_path(path)}: the file name must end in {', '.join(VIDEO_OUT_EXTS)} (mp4v video), "
                          f"not {Path(path).suffix or 'no extension'}")
 
 
 def _writer(path: Path, shape: tuple, fps: float):
     import cv2
 
-    from eemkit.io_utils import cv2_path
-
-    w = cv2.VideoWriter(cv2_path(path, "video"), cv2.VideoWriter_fourcc(*"mp4v"), fps, (shape[1], shape[0]))
+    w = cv2.VideoWriter(io_utils.cv2_path(path, "video"), cv2.VideoWriter_fourcc(*"mp4v"), fps, (shape[1], shape[0]))
     if not w.isOpened():
-        raise EemkitError(f"cannot write video {path} (this OpenCV build has no mp4v encoder?)")
+        raise EemkitError(f"cannot write video {io_utils.ascii_path(path)} (this OpenCV build has no mp4v encoder?)")
     return w
 
 
@@ -191,6 +187,13 @@ def _start_server(serve: str, log: Callable[[str], None]):
     server = StreamServer(*parse_host_port(serve)).start()
     log(f"serving the annotated video at {server.url} (MJPEG: {server.url}stream.mjpg, records: {server.url}records.json)")
     return server
+
+
+def _write_record(fh, path, record: dict) -> None:
+    try:
+        fh.write(json.dumps(record) + "\n")
+    except OSError as err:
+        raise EemkitError(f"cannot write --records file {io_utils.ascii_path(path)}: {err.strerror or type(err).__name__}") from None
 
 
 def _source_file(source: str) -> Path | None:
@@ -232,16 +235,18 @@ def run_demo(model: str | Path | None, source: str, headless: bool = False, outp
     if output is not None and str(output).split(":/")[0] in STREAM_SCHEMES:
         raise UsageError(f"--out writes a video file; to stream use --serve HOST:PORT (MJPEG over HTTP), or RTSP/RTP "
                          f"through GStreamer as in deploy/streaming.md (not {output})")
-    from eemkit.io_utils import check_not_input, check_output_file
-
+    check_output_file, check_not_input = io_utils.check_output_file, io_utils.check_not_input
     source_file = _source_file(source)
     if output is not None:
         check_output_file(output, "--out video")
         check_video_out(output)
-        check_not_input(output, [source_file] if source_file else [], "--out video")
+    prior_file = None if str(class_prior) in ("train", "uniform") else class_prior
+    inputs = [p for p in (source_file, model, detector_model, prior_file) if p]  # none may be overwritten
+    if output is not None:
+        check_not_input(output, inputs, "--out video")
     if records_path is not None:
         check_output_file(records_path, "--records file")
-        check_not_input(records_path, [p for p in (source_file, output) if p], "--records file")
+        check_not_input(records_path, inputs + ([output] if output else []), "--records file")
     face_detector = create_detector(detector, detector_model, threads)
     if detector == "auto":
         log(detector_note(face_detector))
@@ -272,7 +277,7 @@ def run_demo(model: str | Path | None, source: str, headless: bool = False, outp
                 faces += len(res)
                 shown = draw(frame, res, fps, {k: v[-1] for k, v in pipe.timings.items() if v})
                 if rec_fh:
-                    rec_fh.write(json.dumps({"frame": n, "faces": [r.to_dict() for r in res]}) + "\n")
+                    _write_record(rec_fh, records_path, {"frame": n, "faces": [r.to_dict() for r in res]})
                 if output is not None:
                     if writer is None:
                         writer = _writer(Path(output), frame.shape, src.fps)

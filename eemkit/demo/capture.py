@@ -25,6 +25,9 @@ def describe_source(src: str) -> tuple[object, int | None, bool]:
     """(what to pass to cv2.VideoCapture, API preference, is_live). `file://PATH` is the file PATH."""
     import cv2
 
+    from eemkit.io_utils import cv2_path
+
+    cv2_path(src, "video source")  # OpenCV crashes (SIGSEGV) on a name or URL that is not valid UTF-8
     if src.startswith("file://"):
         src = src[len("file://"):]
     if src.isdigit():
@@ -40,9 +43,7 @@ def describe_source(src: str) -> tuple[object, int | None, bool]:
         return src, None, True
     if not Path(src).is_file():
         raise UsageError(f"video source {src!r} is neither a file, a camera index, /dev/videoN, csi://N nor rtsp://")
-    from eemkit.io_utils import cv2_path
-
-    return cv2_path(src, "video source"), None, False
+    return src, None, False
 
 
 class Source:

@@ -88,8 +88,8 @@ def prior_keys(priors: tuple[str, ...] | list[str]) -> dict[str, str]:
             continue
         seen.add(ident)
         key = p if p in ("train", "uniform") else Path(p).name
-        if key in out or key in ("train", "uniform"):
-            key = p
+        if key in out or (key in ("train", "uniform") and key != p):
+            key = ident  # two files of one name: each by its full path
         out[key] = p
     return out
 
