@@ -113,20 +113,6 @@ def _usable_priors(runner, priors: dict[str, str], notes: list[str]) -> dict[str
     return usable
 
 
-def check_conditions(conditions: tuple[str, ...] | None) -> tuple[str, ...] | None:
-    """The robustness conditions, each once, in the order given; UsageError for an unknown one (before any
-    work). None: no robustness table; (): every condition."""
-    if conditions is None:
-        return None
-    from eemkit.eval.robustness import CONDITIONS
-
-    names = list(dict.fromkeys(conditions))
-    bad = [c for c in names if c not in CONDITIONS]
-    if bad:
-        raise UsageError(f"unknown robustness condition(s) {bad}; choose from: {', '.join(CONDITIONS)}")
-    return tuple(names)
-
-
 def evaluate_model(model_path: str | Path, data_path: str | Path, fmt: str, split: str = "test",
                    priors: tuple[str, ...] = ("train", "uniform"), robustness: tuple[str, ...] | None = None,
                    out_dir: str | Path | None = None, skip_bad: bool = False, limit: int | None = None,
@@ -143,7 +129,7 @@ def evaluate_model(model_path: str | Path, data_path: str | Path, fmt: str, spli
     face detector of the "demo" condition (eemkit.runtime.faces.create_detector; default haar); UsageError
     when one is given and the demo condition is not scored."""
     from eemkit.data.datasets import read_split_images
-    from eemkit.eval.robustness import CONDITIONS
+    from eemkit.eval.robustness import CONDITIONS, check_conditions
     from eemkit.eval.robustness import robustness as run_robustness
     from eemkit.io_utils import check_output_dir
     from eemkit.runtime import open_runner

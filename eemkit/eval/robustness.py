@@ -141,6 +141,20 @@ class RobustnessRow:
         return d
 
 
+def check_conditions(conditions: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """The robustness conditions, each once, in the order given; UsageError for an unknown one (before any
+    work). None: no robustness table; (): every condition."""
+    if conditions is None:
+        return None
+    from eemkit.errors import UsageError
+
+    names = list(dict.fromkeys(conditions))
+    bad = [c for c in names if c not in CONDITIONS]
+    if bad:
+        raise UsageError(f"unknown robustness condition(s) {bad}; choose from: {', '.join(CONDITIONS)}")
+    return tuple(names)
+
+
 def robustness(runner, images: Sequence[np.ndarray], y: np.ndarray, conditions: Sequence[str] | None = None,
                priors: Sequence[str] | Mapping[str, str] = ("train", "uniform"), seed: int = 0, margin: float = 0.15,
                progress: Callable[[str], None] | None = None,
@@ -148,13 +162,8 @@ def robustness(runner, images: Sequence[np.ndarray], y: np.ndarray, conditions: 
     """Score `runner` (an active Runner) on raw uint8 images (grey HxW or RGB HxWx3) under each condition
     and class prior (`priors`: choices, or name -> choice as eemkit.eval.evaluate.prior_keys gives them). `detector`:
     the FaceDetector of the "demo" condition (default: the Haar cascade). Unknown condition names raise UsageError."""
-    from eemkit.errors import UsageError
-
     prior_map = dict(priors) if isinstance(priors, Mapping) else {str(p): str(p) for p in priors}
-    names = list(conditions or CONDITIONS)
-    bad = [c for c in names if c not in CONDITIONS]
-    if bad:
-        raise UsageError(f"unknown robustness condition(s) {bad}; choose from: {', '.join(CONDITIONS)}")
+    names = list(check_conditions(tuple(conditions or ())) or CONDITIONS)
     labels = runner.labels
     rows = []
     order = list(CONDITIONS)
