@@ -49,6 +49,10 @@ RUNS = [
      f"{S} ferplus-student-mnv3-robust --teacher runs/targets/ensemble.npz"),
     ("STSN ShuffleNet v2 x1.0, distilled from the ensemble (seed 0)", "runs/ferplus-student-shufflenet-robust-s0",
      f"{S} ferplus-student-shufflenet-robust --teacher runs/targets/ensemble.npz"),
+    ("STSN ShuffleNet v2 x2.0, distilled from the ensemble (seed 0)", "runs/ferplus-student-shufflenet-x2-robust-s0",
+     f"{S} ferplus-student-shufflenet-x2-robust --teacher runs/targets/ensemble.npz"),
+    ("STSN ShuffleNet v2 x2.0, no distillation (seed 0)", "runs/ferplus-student-shufflenet-x2-robust-nodistill-s0",
+     f"{S} ferplus-student-shufflenet-x2-robust-nodistill"),
 ]
 ENSEMBLE_TEST = Path("benchmarks/results/ferplus-robust/ensemble-teacher-test.json")
 CONDITIONS = ("shift", "zoom-out", "rotate", "low-res", "low-light", "jpeg", "demo")

@@ -24,6 +24,8 @@ BACKBONES: dict[str, str] = {
     "mobilenet_v3_large": "mobilenet_v3",
     "shufflenet_v2_x0_5": "shufflenet",
     "shufflenet_v2_x1_0": "shufflenet",
+    "shufflenet_v2_x1_5": "shufflenet",
+    "shufflenet_v2_x2_0": "shufflenet",
     "squeezenet1_1": "squeezenet",
 }
 
