@@ -6,7 +6,8 @@ Usage: .venv/bin/python benchmarks/make_default_model.py CKPT [DATA] [--why TEXT
 Exports INT8 (CPU Q/DQ, min-max, the published calibration manifest; with --mirror-average a graph that
 averages the face and its mirror), checks it against the checkpoint on the full FER+ test split, copies it
 into eemkit/assets/, measures the shipped file as a user gets it (`eemkit predict --crops`, both class
-priors) and under the robustness conditions of `eemkit eval --robustness`, and writes
+priors), at the operating points between them (uniform:S, FER+ valid and test) and under the robustness
+conditions of `eemkit eval --robustness`, and writes
 eemkit/assets/MODEL_CARD.md and benchmarks/results/default_model.json.
 """
 
@@ -64,7 +65,17 @@ def main() -> None:
     from predict_crops_ferplus import predict_crops
 
     user = {p: predict_crops(str(dst), a.data, p, a.threads or 1) for p in ("train", "uniform")}
+    counts = dataset_stats(a.data, "ferplus")  # majority labels, the protocol the test scores use
+    tr, te = counts["splits"]["train"]["fine"], counts["splits"]["test"]["fine"]
+    rare_names = sorted(te, key=lambda c: tr[c])[:2]  # the two classes with the fewest training images
+    rare = "; ".join(f"{c}: {te[c]} test, {tr[c]} training images" for c in rare_names)
     rob = evaluate_model(dst, a.data, "ferplus", "test", robustness=(), threads=a.threads)
+    # the operating points between the two ends (uniform:S removes the share S of the training prior), on valid
+    # (where a user would choose S) and test
+    points = ("train", "uniform:0.25", "uniform:0.5", "uniform:0.75", "uniform")
+    ops = {sp: evaluate_model(dst, a.data, "ferplus", sp, priors=points, threads=a.threads)["priors"] for sp in ("valid", "test")}
+    op_rows = "\n".join(f"| `{p}` | " + " | ".join(f"{ops[sp][p]['accuracy']:.2f} / {ops[sp][p]['average']:.2f}" for sp in ("valid", "test"))
+                        + " | " + " / ".join(f"{ops['test'][p]['per_class'][c]:.1f}" for c in rare_names) + " |" for p in points)
 
     def leg(c: dict) -> str:
         o = c["optim"]
@@ -96,10 +107,6 @@ def main() -> None:
               if a.mirror_average else "no (`eemkit export --mirror-average` adds it; benchmarks/README.md, 7.4)")
     ref_head = ("PyTorch, mirror-averaged (the parity reference)" if a.mirror_average
                 else "PyTorch (the parity reference)")
-    counts = dataset_stats(a.data, "ferplus")  # majority labels, the protocol the test scores use
-    tr, te = counts["splits"]["train"]["fine"], counts["splits"]["test"]["fine"]
-    rare_names = sorted(te, key=lambda c: tr[c])[:2]  # the two classes with the fewest training images
-    rare = "; ".join(f"{c}: {te[c]} test, {tr[c]} training images" for c in rare_names)
     card = f"""# Model card: eemkit default student (INT8 ONNX)
 
 **For research use only.** The weights were trained on FER2013 images (FER+ labels). The FER2013 pixels
@@ -116,7 +123,7 @@ research only; models derived from them inherit that restriction. The FER+ label
 | outputs | `fine_logits` (neutral, happiness, surprise, sadness, anger, disgust, fear, contempt), `coarse_logits` (positive, negative, neutral, surprise) |
 | quantization | ONNX Runtime static Q/DQ, uint8 activations / int8 per-channel weights (CPU target), min-max calibration on `{MANIFEST}` |
 | mirror averaging | {mirror} |
-| class prior | recorded in the metadata; `--class-prior train` (default) keeps the FER+ training prior, `uniform` removes it, a JSON file sets the deployment's own |
+| class prior | recorded in the metadata; `--class-prior train` (default) keeps the FER+ training prior, `uniform` removes it, `uniform:S` removes the share S of it (below), a JSON file sets the deployment's own |
 | why this model | {a.why or 'see benchmarks/README.md'} |
 
 ## Accuracy on FER+ test
@@ -138,6 +145,14 @@ The rare classes ({rare}) decide the average.
 FER+ test shares the training prior, so the train operating point scores higher here; on faces whose
 expressions are not mostly neutral (posed sets, other datasets) `--class-prior uniform` is the one to use.
 
+## Operating points between the two ends (`--class-prior uniform:S`, this INT8 model)
+`uniform:S` multiplies the model's probabilities by the training prior to the power -S: `uniform:0` is `train`,
+`uniform:1` is `uniform`. Choose S on data like your deployment's (here: FER+ valid), not on the test split.
+
+| class prior | FER+ valid, acc / avg | FER+ test, acc / avg | test, {" / ".join(rare_names)} % |
+| --- | --- | --- | --- |
+{op_rows}
+
 ## Robustness on FER+ test (`eemkit eval --robustness`, this INT8 model)
 Each condition changes the test faces the way a deployment does; "demo" is what the demo sees: the face
 placed in a larger frame, found by the Haar detector, cropped with its margin (faces it misses count as
@@ -158,7 +173,9 @@ Measured on: {machine_info(a.threads, 'cpu')['cpu']}, {a.threads or 'all'} threa
         {"checkpoint": a.ckpt, "mirror_average": a.mirror_average, "machine": machine_info(a.threads, "cpu"),
          "class_counts": {sp: counts["splits"][sp]["fine"] for sp in ("train", "test")},
          "checkpoint_metrics": {k: ev[k] for k in ("accuracy", "average", "coarse_accuracy", "per_class")},
-         "check": chk, "predict_crops": user, "robustness": rob["robustness"]}, indent=2), what="results")
+         "check": chk, "predict_crops": user, "robustness": rob["robustness"],
+         "operating_points": {sp: {p: {k: v[k] for k in ("accuracy", "average", "coarse_accuracy", "per_class")}
+                                   for p, v in ops[sp].items()} for sp in ops}}, indent=2), what="results")
     print(card)
 
 

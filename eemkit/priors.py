@@ -8,8 +8,10 @@ classes occur with prior q, Bayes' rule gives
     z_q = z + (tau - 1) * log(pi) + log(q)
 
 `train` keeps the training prior (q = pi), `uniform` removes it (q = 1/K: the balanced operating point,
-what a posed-expression benchmark with no neutral faces rewards), a FILE gives the deployment's own
-(JSON {"class name": weight, ...}; weights are normalised). Coarse logits shift the same way with the
+what a posed-expression benchmark with no neutral faces rewards), `uniform:S` removes the share S in [0, 1]
+of it in log space (q ~ pi^(1 - S): `uniform:0` is `train`, `uniform:1` is `uniform`; the points between
+trade accuracy on a set that shares the training prior for accuracy on its rare classes), a FILE gives the
+deployment's own (JSON {"class name": weight, ...}; weights are normalised). Coarse logits shift the same way with the
 priors summed per coarse group; `uniform` makes the coarse groups uniform too (balanced coarse accuracy). The artifact's metadata carries pi ("class_prior") and tau
 ("logit_adjust").
 """
@@ -17,6 +19,7 @@ priors summed per coarse group; `uniform` makes the coarse groups uniform too (b
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +29,35 @@ from eemkit.artifact import ArtifactMeta
 from eemkit.errors import UsageError
 
 CHOICES = ("train", "uniform")
+_PARTIAL = re.compile(r"uniform:(.*)")
+
+
+def partial_strength(choice: str | Path) -> float | None:
+    """S of a `uniform:S` choice (UsageError unless 0 <= S <= 1), None for any other choice."""
+    m = _PARTIAL.fullmatch(str(choice))
+    if m is None:
+        return None
+    try:
+        strength = float(m.group(1))
+    except ValueError:
+        strength = float("nan")
+    if not 0.0 <= strength <= 1.0:  # NaN fails too
+        raise UsageError(f"--class-prior {str(choice)[:40]!r}: uniform:S needs a number S in [0, 1] (the share of "
+                         "the training prior to remove), e.g. uniform:0.5")
+    return strength
+
+
+def is_builtin(choice: str | Path) -> bool:
+    """Whether `choice` names an operating point (train, uniform, uniform:...) rather than a file."""
+    return str(choice) in CHOICES or _PARTIAL.fullmatch(str(choice)) is not None
+
+
+def choice_name(choice: str | Path) -> str:
+    """A class-prior choice as a report names it: train, uniform, uniform:S (S as a plain number), or a file's name."""
+    strength = partial_strength(choice)
+    if strength is not None:
+        return f"uniform:{strength:g}"
+    return path_name(str(choice))
 
 
 @dataclass(frozen=True)
@@ -116,15 +148,16 @@ def _weight(v: object) -> float | None:
 
 
 def prior_shift(meta: ArtifactMeta, choice: str | Path = "train") -> PriorShift:
-    """The logit shifts for `choice` (train | uniform | a JSON file) from an artifact's metadata.
+    """The logit shifts for `choice` (train | uniform | uniform:S | a JSON file) from an artifact's metadata.
 
-    Raises UsageError for an unknown choice, a bad file, or `uniform`/FILE on a model whose metadata
+    Raises UsageError for an unknown choice, a bad file or S, or `uniform`/`uniform:S`/FILE on a model whose metadata
     carries no training prior (exported before eemkit recorded it: re-export it)."""
     classes = list(meta.classes)
     k = len(classes)
     coarse_index = _coarse_index(meta)
     n_coarse = len(meta.coarse_classes) or (int(coarse_index.max()) + 1 if coarse_index is not None else 0)
     choice_s = str(choice)
+    strength = partial_strength(choice_s)
     pi = meta.class_prior
     tau = float(meta.logit_adjust)
     if choice_s == "train" and (pi is None or tau == 0.0):
@@ -140,20 +173,30 @@ def prior_shift(meta: ArtifactMeta, choice: str | Path = "train") -> PriorShift:
         q = pi
     elif choice_s == "uniform":
         q = np.full(k, 1.0 / k)
+    elif strength is not None:
+        q = pi ** (1.0 - strength)
+        q = q / q.sum()
     else:
         path = Path(choice_s)
         if not path.is_file():
-            raise UsageError(f"--class-prior {choice_s!r}: {_not_a_file(path)}; give train, uniform or a JSON file")
+            raise UsageError(f"--class-prior {choice_s!r}: {_not_a_file(path)}; give train, uniform, uniform:S or a "
+                             "JSON file")
         q = np.clip(_read_prior_file(path, classes), 1e-6, None)
     fine = (tau - 1.0) * np.log(pi) + np.log(q)
     if coarse_index is None:  # no fine -> coarse map known: the coarse logits are left as they are
-        return PriorShift(path_name(choice_s), (fine - fine.mean()).astype(np.float32), np.zeros(n_coarse, np.float32))
+        return PriorShift(choice_name(choice_s), (fine - fine.mean()).astype(np.float32), np.zeros(n_coarse, np.float32))
     group = np.zeros((k, n_coarse))
     group[np.arange(k), coarse_index] = 1.0
-    qc = np.full(n_coarse, 1.0 / n_coarse) if choice_s == "uniform" else q @ group
+    if choice_s == "uniform":
+        qc = np.full(n_coarse, 1.0 / n_coarse)
+    elif strength is not None:  # the coarse groups move the same share of the way to uniform
+        qc = (pi @ group) ** (1.0 - strength)
+        qc = qc / qc.sum()
+    else:
+        qc = q @ group
     coarse = (tau - 1.0) * np.log(pi @ group) + np.log(qc)
     # a constant offset changes no softmax: centre both for readable logits
-    return PriorShift(path_name(choice_s), (fine - fine.mean()).astype(np.float32), (coarse - coarse.mean()).astype(np.float32))
+    return PriorShift(choice_name(choice_s), (fine - fine.mean()).astype(np.float32), (coarse - coarse.mean()).astype(np.float32))
 
 
 def _coarse_index(meta: ArtifactMeta) -> np.ndarray | None:

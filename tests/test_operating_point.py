@@ -64,10 +64,56 @@ def test_prior_file_and_its_errors(tmp_path):
         prior_shift(META, f)
     f.write_text(json.dumps({c: 2.0 for c in CLASSES}))
     assert np.allclose(prior_shift(META, f).fine, prior_shift(META, "uniform").fine, atol=1e-5)
-    with pytest.raises(UsageError, match="train, uniform or a JSON file"):
+    with pytest.raises(UsageError, match="train, uniform, uniform:S or a JSON file"):
         prior_shift(META, "balanced")
     with pytest.raises(UsageError, match="no training prior"):
         prior_shift(replace(META, class_prior=None), "uniform")
+
+
+@pytest.mark.parametrize("tau", [0.0, 0.5])
+def test_partial_prior_removes_that_share_of_the_training_prior(tau):
+    """uniform:S multiplies the train-point probabilities by pi^-S (renormalised), fine and coarse; its ends are
+    train and uniform, also on a logit-adjusted model."""
+    meta = replace(META, logit_adjust=tau)
+    z = np.random.default_rng(1).normal(size=(5, 8)).astype(np.float32)
+    zc = np.random.default_rng(2).normal(size=(5, 4)).astype(np.float32)
+    out = {"fine_logits": z, "coarse_logits": zc}
+    at = {c: prior_shift(meta, c).apply(out) for c in ("train", "uniform", "uniform:0", "uniform:1", "uniform:0.25")}
+    for end, same in (("train", "uniform:0"), ("uniform", "uniform:1")):
+        for k in out:
+            np.testing.assert_allclose(_softmax(at[same][k]), _softmax(at[end][k]), atol=1e-5)
+    pi = np.asarray(PI) / sum(PI)
+    expect = _softmax(at["train"]["fine_logits"]) * pi ** -0.25
+    np.testing.assert_allclose(_softmax(at["uniform:0.25"]["fine_logits"]), expect / expect.sum(-1, keepdims=True), rtol=1e-4)
+    pc = np.zeros(4)
+    np.add.at(pc, np.asarray(META.coarse_index), pi)
+    expect_c = _softmax(at["train"]["coarse_logits"]) * pc ** -0.25
+    np.testing.assert_allclose(_softmax(at["uniform:0.25"]["coarse_logits"]), expect_c / expect_c.sum(-1, keepdims=True),
+                               rtol=1e-4)
+    # the rare classes gain at every step from train to uniform
+    rare = [CLASSES.index(c) for c in ("disgust", "contempt")]
+    probs = [_softmax(prior_shift(meta, f"uniform:{s}").apply(out)["fine_logits"])[:, rare] for s in (0, 0.25, 0.5, 1)]
+    assert all((b > a).all() for a, b in zip(probs, probs[1:]))
+    assert prior_shift(meta, "uniform:0.50").name == "uniform:0.5"
+
+
+@pytest.mark.parametrize("bad", ["uniform:", "uniform:1.5", "uniform:-0.1", "uniform:nan", "uniform:half"])
+def test_partial_prior_outside_0_1_is_a_usage_error(bad):
+    from eemkit.eval.evaluate import prior_keys
+
+    with pytest.raises(UsageError, match=r"uniform:S needs a number S in \[0, 1\]"):
+        prior_shift(META, bad)
+    with pytest.raises(UsageError, match="uniform:S needs"):
+        prior_keys(("train", bad))  # eval checks before it reads any image
+
+
+def test_prior_keys_name_points_and_files_apart(tmp_path):
+    from eemkit.eval.evaluate import prior_keys
+
+    f = tmp_path / "uniform:0.5"  # a file named like an operating point keeps its path
+    f.write_text(json.dumps({c: 1.0 for c in CLASSES}))
+    keys = prior_keys(("train", "uniform:0.5", "uniform:0.50", str(f), "uniform"))
+    assert keys == {"train": "train", "uniform:0.5": "uniform:0.5", str(f.resolve()): str(f), "uniform": "uniform"}
 
 
 @pytest.fixture(scope="module")
@@ -150,10 +196,35 @@ def test_predict_crops_and_uniform_prior_change_the_answer(mirrored_export, ferp
     np.testing.assert_allclose(list(recs2[0]["fine_probs"].values()), p / p.sum(), atol=2e-3)
 
 
+def test_eval_scores_partial_priors_between_the_two_ends(mirrored_export, ferplus_slice, tmp_path):
+    r = runner.invoke(app, ["eval", str(mirrored_export), "--data", str(ferplus_slice), "--json", "--out", str(tmp_path / "ev"),
+                            "--class-prior", "train", "--class-prior", "uniform:0.5", "--class-prior", "uniform:1",
+                            "--class-prior", "uniform"])
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout)
+    assert list(res["priors"]) == ["train", "uniform:0.5", "uniform:1", "uniform"]
+    assert res["priors"]["uniform:1"]["accuracy"] == res["priors"]["uniform"]["accuracy"]
+    assert res["priors"]["uniform:1"]["average"] == res["priors"]["uniform"]["average"]
+    assert (tmp_path / "ev" / "confusion-uniform-0.5.png").stat().st_size > 1000  # no ":" in a file name
+
+
+def test_eval_of_two_prior_files_of_one_name_writes_both_confusions(mirrored_export, ferplus_slice, tmp_path):
+    files = []
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        files.append(tmp_path / sub / "q.json")
+        files[-1].write_text(json.dumps({c: (2.0 if c == sub.replace("a", "fear").replace("b", "anger") else 1.0) for c in CLASSES}))
+    r = runner.invoke(app, ["eval", str(mirrored_export), "--data", str(ferplus_slice), "--json", "--out", str(tmp_path / "ev"),
+                            "--class-prior", str(files[0]), "--class-prior", str(files[1])])
+    assert r.exit_code == 0, r.output
+    assert len(json.loads(r.stdout)["priors"]) == 2
+    assert len(list((tmp_path / "ev").glob("confusion-*q.json.png"))) == 2
+
+
 def test_eval_with_a_prior_file_that_does_not_exist_is_a_usage_error(mirrored_export, ferplus_slice, tmp_path):
     r = runner.invoke(app, ["eval", str(mirrored_export), "--data", str(ferplus_slice), "--class-prior", "train",
                             "--class-prior", str(tmp_path / "typo.json"), "--out", str(tmp_path / "ev")])
-    assert r.exit_code == 2 and "train, uniform or a JSON file" in r.output and "Traceback" not in r.output
+    assert r.exit_code == 2 and "train, uniform, uniform:S or a JSON file" in r.output and "Traceback" not in r.output
 
 
 def test_eval_notes_the_uniform_prior_of_a_model_that_records_none():

@@ -38,7 +38,7 @@ def demo(
     smoothing: Annotated[float, typer.Option("--smoothing", min=0.0, max=0.99, help="Temporal smoothing of probabilities.")] = 0.6,
     threads: Annotated[Optional[int], typer.Option("--threads", min=1, help=THREADS_HELP)] = None,
     json_out: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
-    class_prior: Annotated[str, typer.Option("--class-prior", help="Operating point: train | uniform | a JSON file {class: weight}.")] = "train",
+    class_prior: Annotated[str, typer.Option("--class-prior", help="Operating point: train | uniform | uniform:S (share S in [0, 1] of the training prior removed) | a JSON file {class: weight}.")] = "train",
     serve: Annotated[Optional[str], typer.Option("--serve", help="HOST:PORT: serve the annotated video as MJPEG with a live page "
                                                  "and /records.json (0.0.0.0:8080 for the network); implies --headless without a GUI.")] = None,
     device: Annotated[Device, typer.Option("--device", help=DEVICE_HELP)] = Device.cpu,

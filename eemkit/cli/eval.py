@@ -39,11 +39,11 @@ def render_priors(res: dict, title: str) -> None:
                                                    (f"{p}, present only", res["restricted"][p], p))]
     first = cols[0][1]
     classes = res.get("classes_present") or list(first["per_class"])
-    t = Table(title=title, title_justify="left")
+    t = Table(title=f"{title}: accuracy % at each class prior", title_justify="left")
     t.add_column("class")
     t.add_column("images", justify="right")
-    for name, _, _ in cols:
-        t.add_column(f"acc % ({name})", justify="right")
+    for name, _, _ in cols:  # uniform:S over two lines, so five operating points fit 80 columns
+        t.add_column(name.replace("uniform:", "uniform:\n", 1), justify="right")
     for c in classes:
         t.add_row(c, str(first["support"][c]), *["-" if m["per_class"][c] is None else f"{m['per_class'][c]:.2f}" for _, m, _ in cols])
     t.add_section()
@@ -88,7 +88,7 @@ def eval_cmd(
     split: Annotated[str, typer.Option("--split", help="train | valid | test")] = "test",
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for metrics.json and the confusion / robustness plots (default: eval-SPLIT beside the model).")] = None,
     class_prior: Annotated[Optional[list[str]], typer.Option("--class-prior", help="Operating point(s) to score: train | "
-                                                             "uniform | a JSON file; repeatable (default: train and uniform).")] = None,
+                                                             "uniform | uniform:S (share S in [0, 1] of the training prior removed) | a JSON file; repeatable (default: train and uniform).")] = None,
     robustness: Annotated[bool, typer.Option("--robustness", help="Also score shifted/rescaled framing, rotation, "
                                              "low resolution, low light, JPEG, mirroring and the demo's detect-and-crop.")] = False,
     conditions: Annotated[Optional[str], typer.Option("--conditions", help="Comma-separated subset of the robustness conditions.")] = None,

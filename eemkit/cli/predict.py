@@ -31,7 +31,7 @@ def predict(
     margin: Annotated[float, typer.Option("--margin", min=0.0, max=1.0, help="Margin around the face box (fraction of its side).")] = 0.15,
     threads: Annotated[Optional[int], typer.Option("--threads", min=1, help=THREADS_HELP)] = None,
     class_prior: Annotated[str, typer.Option("--class-prior", help="Operating point: train (the training set's class "
-                                             "prior) | uniform (prior removed) | a JSON file {class: weight}.")] = "train",
+                                             "prior) | uniform (prior removed) | uniform:S (share S in [0, 1] of it removed) | a JSON file {class: weight}.")] = "train",
     crops: Annotated[bool, typer.Option("--crops", help="The images are already face crops: no detection, no margin.")] = False,
     device: Annotated[Device, typer.Option("--device", help=DEVICE_HELP)] = Device.cpu,
     detector: Annotated[Optional[Detector], typer.Option("--detector", help="Face detector: " + DETECTOR_HELP)] = None,

@@ -13,6 +13,7 @@ from eemkit import io_utils
 from eemkit.demo.outputs import annotated_names, write_image, write_records_csv
 from eemkit.demo.pipeline import FramePipeline, draw
 from eemkit.errors import EemkitError, UsageError
+from eemkit.priors import is_builtin
 from eemkit.runtime.faces import create_detector
 
 IMAGE_EXTS = set(io_utils.IMAGE_EXTS)
@@ -75,7 +76,7 @@ def predict(model: str | Path | None, inputs: list[str | Path], annotate_dir: st
     "unreadable"}: one record per face and frame (file, frame, box, track, labels, both probability
     vectors); a file that cannot be read is reported in "unreadable" and the others go on.
     `crops`: the inputs are already face crops (no detection, no margin). `class_prior`: the operating
-    point (train | uniform | JSON file, see eemkit.priors). `detector` / `detector_model`: the face
+    point (train | uniform | uniform:S | JSON file, see eemkit.priors). `detector` / `detector_model`: the face
     detector (eemkit.runtime.faces.create_detector; default auto: CenterFace where its model is found, else Haar); UsageError together with `crops`.
 
     Output paths and the detector are checked before any inference (UsageError); EemkitError when no input
@@ -90,7 +91,8 @@ def predict(model: str | Path | None, inputs: list[str | Path], annotate_dir: st
         files = [f for f in files if ann not in f.resolve().parents] or files
     if csv_path is not None:
         io_utils.check_output_file(csv_path, "--csv file")
-        io_utils.check_not_input(csv_path, files, "--csv file")
+        prior_file = None if is_builtin(class_prior) else Path(class_prior)
+        io_utils.check_not_input(csv_path, files + [p for p in (model, prior_file) if p], "--csv file")
     if crops and (detector is not None or detector_model is not None):
         raise UsageError("--crops classifies images that are already faces, without a detector: drop --detector "
                          "and --detector-model, or drop --crops")
@@ -240,7 +242,7 @@ def run_demo(model: str | Path | None, source: str, headless: bool = False, outp
     if output is not None:
         check_output_file(output, "--out video")
         check_video_out(output)
-    prior_file = None if str(class_prior) in ("train", "uniform") else class_prior
+    prior_file = None if is_builtin(class_prior) else class_prior
     inputs = [p for p in (source_file, model, detector_model, prior_file) if p]  # none may be overwritten
     if output is not None:
         check_not_input(output, inputs, "--out video")

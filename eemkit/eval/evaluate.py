@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Callable
 
@@ -77,32 +78,42 @@ def plots_available() -> bool:
 
 
 def prior_keys(priors: tuple[str, ...] | list[str]) -> dict[str, str]:
-    """Name -> choice for each distinct class prior: train, uniform, or a JSON file named by its file name
-    (its path where two files share a name). The same file given twice (any spelling) counts once."""
+    """Name -> choice for each distinct class prior: train, uniform, uniform:S, or a JSON file named by its file
+    name (its path where two files share a name, or where the name reads as an operating point). The same file
+    or point given twice (any spelling) counts once; UsageError for a uniform:S whose S is not in [0, 1]."""
+    from eemkit.priors import choice_name, is_builtin
+
     out: dict[str, str] = {}
     seen: set[str] = set()
     for p in priors:
         p = str(p)
-        ident = p if p in ("train", "uniform") else str(Path(p).resolve())
+        builtin = is_builtin(p)
+        ident = choice_name(p) if builtin else str(Path(p).resolve())  # choice_name checks S
         if ident in seen:
             continue
         seen.add(ident)
-        key = p if p in ("train", "uniform") else Path(p).name
-        if key in out or (key in ("train", "uniform") and key != p):
-            key = ident  # two files of one name: each by its full path
+        key = ident if builtin else Path(p).name
+        if key in out or (not builtin and is_builtin(key)):
+            key = ident  # two files of one name, or a file named like an operating point: by its full path
         out[key] = p
     return out
 
 
+def file_part(name: str) -> str:
+    """A prior's name as part of a file name on any system: uniform:0.5 -> uniform-0.5, a path -> its parts
+    joined by "-"."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "prior"
+
+
 def _usable_priors(runner, priors: dict[str, str], notes: list[str]) -> dict[str, str]:
-    """The priors (name -> choice) this model can be scored at. Only `uniform` on a model that records no
-    training prior becomes a note; any other failure (a bad JSON file, a typo) is the user's error and raises."""
+    """The priors (name -> choice) this model can be scored at. Only `uniform` / `uniform:S` on a model that records
+    no training prior becomes a note; any other failure (a bad JSON file, a typo) is the user's error and raises."""
     usable = {}
     for key, p in priors.items():
         try:
             runner.set_class_prior(p)
         except UsageError as err:
-            if p != "uniform" or runner.meta.class_prior is not None:
+            if not (p == "uniform" or p.startswith("uniform:")) or runner.meta.class_prior is not None:
                 raise
             notes.append(str(err))
             continue
@@ -124,7 +135,7 @@ def evaluate_model(model_path: str | Path, data_path: str | Path, fmt: str, spli
 
     The data may hold a subset of the model's classes (a folder with happy/ sad/ angry/): then
     "restricted" holds, per prior, the metrics with the argmax over the present classes only, beside
-    the unrestricted ones in "priors". With out_dir, writes metrics.json, confusion-<prior>.png and
+    the unrestricted ones in "priors". With out_dir, writes metrics.json, confusion-<prior>.png (file_part) and
     robustness.png there (the plots only where matplotlib is installed). `detector` / `detector_model`: the
     face detector of the "demo" condition (eemkit.runtime.faces.create_detector; default haar); UsageError
     when one is given and the demo condition is not scored."""
@@ -202,7 +213,7 @@ def _write_eval(res: dict, rows, labels: LabelSpace, model_path: Path, out: Path
         from eemkit.eval.robustness import plot_robustness
 
         for p, m in res["priors"].items():
-            save_confusion_png(m["confusion"], labels.fine, str(out / f"confusion-{p}.png"),
+            save_confusion_png(m["confusion"], labels.fine, str(out / f"confusion-{file_part(p)}.png"),
                                f"{model_path.name} on {split}, {p} prior: acc {m['accuracy']:.2f}%  avg {m['average']:.2f}%")
         if rows is not None:
             plot_robustness(rows, str(out / "robustness.png"), f"{model_path.name} on {fmt} {split}")

@@ -39,7 +39,7 @@ class Runner(ABC):
         self.active = False
 
     def set_class_prior(self, choice: str | Path) -> "Runner":
-        """Choose the operating point (train | uniform | JSON file) that `postprocess` applies."""
+        """Choose the operating point (train | uniform | uniform:S | JSON file) that `postprocess` applies."""
         self.prior = prior_shift(self.meta, choice)
         return self
 
