@@ -12,7 +12,9 @@ what a posed-expression benchmark with no neutral faces rewards), `uniform:S` re
 of it in log space (q ~ pi^(1 - S): `uniform:0` is `train`, `uniform:1` is `uniform`; the points between
 trade accuracy on a set that shares the training prior for accuracy on its rare classes), a FILE gives the
 deployment's own (JSON {"class name": weight, ...}; weights are normalised). Coarse logits shift the same way with the
-priors summed per coarse group; `uniform` makes the coarse groups uniform too (balanced coarse accuracy). The artifact's metadata carries pi ("class_prior") and tau
+priors summed per coarse group; `uniform` makes the coarse groups uniform too (balanced coarse accuracy), and
+`uniform:S` moves them the same share of the way (coarse prior (pi summed per group)^(1 - S)). A file whose name
+starts with "uniform:" is given with a folder, e.g. ./uniform:x.json. The artifact's metadata carries pi ("class_prior") and tau
 ("logit_adjust").
 """
 
@@ -43,8 +45,8 @@ def partial_strength(choice: str | Path) -> float | None:
         strength = float("nan")
     if not 0.0 <= strength <= 1.0:  # NaN fails too
         raise UsageError(f"--class-prior {str(choice)[:40]!r}: uniform:S needs a number S in [0, 1] (the share of "
-                         "the training prior to remove), e.g. uniform:0.5")
-    return strength
+                         "the training prior to remove), e.g. uniform:0.5; a file of that name: ./" + str(choice)[:40])
+    return strength + 0.0  # -0.0 -> 0.0
 
 
 def is_builtin(choice: str | Path) -> bool:
@@ -56,7 +58,7 @@ def choice_name(choice: str | Path) -> str:
     """A class-prior choice as a report names it: train, uniform, uniform:S (S as a plain number), or a file's name."""
     strength = partial_strength(choice)
     if strength is not None:
-        return f"uniform:{strength:g}"
+        return f"uniform:{strength:.15g}"  # every digit a float keeps: two names, two points
     return path_name(str(choice))
 
 
@@ -160,8 +162,8 @@ def prior_shift(meta: ArtifactMeta, choice: str | Path = "train") -> PriorShift:
     strength = partial_strength(choice_s)
     pi = meta.class_prior
     tau = float(meta.logit_adjust)
-    if choice_s == "train" and (pi is None or tau == 0.0):
-        return PriorShift("train", np.zeros(k, np.float32), np.zeros(n_coarse, np.float32))
+    if (choice_s == "train" or strength == 0.0) and (pi is None or tau == 0.0):  # uniform:0 is train
+        return PriorShift(choice_name(choice_s), np.zeros(k, np.float32), np.zeros(n_coarse, np.float32))
     if pi is None:
         raise UsageError(f"--class-prior {choice_s}: this model's metadata carries no training prior; "
                          "re-export it with this eemkit (or use --class-prior train)")

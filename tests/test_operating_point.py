@@ -196,16 +196,81 @@ def test_predict_crops_and_uniform_prior_change_the_answer(mirrored_export, ferp
     np.testing.assert_allclose(list(recs2[0]["fine_probs"].values()), p / p.sum(), atol=2e-3)
 
 
-def test_eval_scores_partial_priors_between_the_two_ends(mirrored_export, ferplus_slice, tmp_path):
-    r = runner.invoke(app, ["eval", str(mirrored_export), "--data", str(ferplus_slice), "--json", "--out", str(tmp_path / "ev"),
-                            "--class-prior", "train", "--class-prior", "uniform:0.5", "--class-prior", "uniform:1",
-                            "--class-prior", "uniform"])
+@pytest.fixture(scope="module")
+def skewed_prior_export(mirrored_export, tmp_path_factory):
+    """The mirrored export with a steep recorded training prior (metadata only; each class e^4 times rarer than
+    the one before): removing a share of it moves the tiny model's confident answers (margins 0.7-26 logits),
+    so each operating point answers differently."""
+    import onnx
+
+    from eemkit.export.metadata import embed, read_onnx_metadata
+
+    meta = read_onnx_metadata(mirrored_export)
+    k = len(meta["classes"])
+    ladder = np.exp(-4.0 * np.arange(k))
+    meta["class_prior"] = (ladder / ladder.sum()).tolist()
+    proto = onnx.load(str(mirrored_export))
+    embed(proto, meta)
+    out = tmp_path_factory.mktemp("skewed") / "model.onnx"
+    onnx.save(proto, str(out))
+    return out
+
+
+def test_eval_scores_partial_priors_between_the_two_ends(skewed_prior_export, ferplus_slice, tmp_path):
+    from eemkit.data.datasets import read_split_images
+    from eemkit.runtime import open_runner
+
+    r = runner.invoke(app, ["eval", str(skewed_prior_export), "--data", str(ferplus_slice), "--json", "--out",
+                            str(tmp_path / "ev"), "--class-prior", "train", "--class-prior", "uniform:0.5",
+                            "--class-prior", "uniform:1", "--class-prior", "uniform:-0", "--class-prior", "uniform"])
     assert r.exit_code == 0, r.output
     res = json.loads(r.stdout)
-    assert list(res["priors"]) == ["train", "uniform:0.5", "uniform:1", "uniform"]
-    assert res["priors"]["uniform:1"]["accuracy"] == res["priors"]["uniform"]["accuracy"]
-    assert res["priors"]["uniform:1"]["average"] == res["priors"]["uniform"]["average"]
+    assert list(res["priors"]) == ["train", "uniform:0.5", "uniform:1", "uniform:0", "uniform"]
+    pri = res["priors"]
+    assert pri["uniform:1"]["confusion"] == pri["uniform"]["confusion"]
+    assert pri["uniform:0"]["confusion"] == pri["train"]["confusion"]
+    assert len({json.dumps(pri[p]["confusion"]) for p in ("train", "uniform:0.5", "uniform")}) == 3
+    # each point is the prior shift of that name applied to the model's logits
+    images, y, _, _ = read_split_images(ferplus_slice, "ferplus", "test")
+    with open_runner(skewed_prior_export) as run:
+        raw = run.infer_images(images, raw=True)
+        for p in ("train", "uniform:0.5", "uniform"):
+            pred = run.set_class_prior(p).postprocess(raw)["fine_logits"].argmax(1)
+            assert pri[p]["accuracy"] == pytest.approx(100.0 * float((pred == np.asarray(y)).mean()))
     assert (tmp_path / "ev" / "confusion-uniform-0.5.png").stat().st_size > 1000  # no ":" in a file name
+    assert res["confusion_png"]["uniform:0.5"].endswith("confusion-uniform-0.5.png")
+
+
+def test_confusion_files_are_distinct_for_names_that_read_alike():
+    from eemkit.eval.evaluate import confusion_files
+
+    names = ["uniform:0.5", "uniform-0.5", "/x/a-b/q.json", "/x/a/b/q.json", "ä.json", "ö.json", "A.json", "a.json"]
+    files = confusion_files(names)
+    assert len({f.casefold() for f in files.values()}) == len(names)
+    assert files["ä.json"] == "confusion-ä.json.png" and files["uniform:0.5"] == "confusion-uniform-0.5.png"
+    assert all("/" not in f and ":" not in f for f in files.values())
+
+
+def test_partial_prior_names_keep_every_digit():
+    from eemkit.eval.evaluate import prior_keys
+
+    keys = prior_keys(("uniform:0.9999999", "uniform:1", "uniform:0.1234567", "uniform:0.1234568", "uniform:-0", "uniform:0"))
+    assert list(keys) == ["uniform:0.9999999", "uniform:1", "uniform:0.1234567", "uniform:0.1234568", "uniform:0"]
+
+
+def test_predict_reports_its_operating_point_and_keeps_inputs(skewed_prior_export, ferplus_slice, tmp_path):
+    crops = sorted((ferplus_slice / "FER2013Test").glob("*.png"))[:4]
+    r = runner.invoke(app, ["predict", *map(str, crops), "--model", str(skewed_prior_export), "--crops", "--json",
+                            "--class-prior", "uniform:0.5"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["class_prior"] == "uniform:0.5"
+    prior = tmp_path / "q.json"
+    prior.write_text(json.dumps({c: 1.0 for c in CLASSES}))
+    for target in (skewed_prior_export, prior):  # --csv onto the model or the prior file would destroy it
+        before = target.read_bytes()
+        r = runner.invoke(app, ["predict", *map(str, crops), "--model", str(skewed_prior_export), "--crops",
+                                "--class-prior", str(prior), "--csv", str(target)])
+        assert r.exit_code == 2 and "--csv file" in r.output and target.read_bytes() == before, r.output
 
 
 def test_eval_of_two_prior_files_of_one_name_writes_both_confusions(mirrored_export, ferplus_slice, tmp_path):
@@ -241,3 +306,7 @@ def test_eval_notes_the_uniform_prior_of_a_model_that_records_none():
     notes: list[str] = []
     assert _usable_priors(OldModel(), prior_keys(("train", "uniform")), notes) == {"train": "train"}
     assert len(notes) == 1 and "no training prior" in notes[0]
+    notes = []
+    assert _usable_priors(OldModel(), prior_keys(("train", "uniform:0.5", "uniform:0")), notes) == \
+        {"train": "train", "uniform:0": "uniform:0"}  # uniform:0 is train: it needs no recorded prior
+    assert len(notes) == 1 and "uniform:0.5" in notes[0]

@@ -58,9 +58,9 @@ def render_robustness(rows: list[dict], priors: list[str]) -> None:
     from rich.table import Table
 
     t = Table(title="robustness (accuracy / average %)", title_justify="left")
-    t.add_column("condition")
-    for p in priors:
-        t.add_column(p, justify="right")
+    t.add_column("condition", min_width=9)
+    for p in priors:  # uniform:S over two lines, as in the class table
+        t.add_column(p.replace("uniform:", "uniform:\n", 1), justify="right")
     t.add_column("det. recall", justify="right")
     for r in rows:
         t.add_row(r["condition"], *[f"{r[f'accuracy_{p}']:.1f} / {r[f'average_{p}']:.1f}" for p in priors],
@@ -101,8 +101,9 @@ def eval_cmd(
                                                          + DETECTOR_HELP)] = None,
     detector_model: Annotated[Optional[Path], typer.Option("--detector-model", help=DETECTOR_MODEL_HELP)] = None,
 ) -> None:
-    """Accuracy, average (mean per-class) accuracy, coarse accuracy and per-class accuracy at the training
-    prior and with it removed, confusion matrices, and with --robustness the robustness table and plot.
+    """Accuracy, average (mean per-class) accuracy, coarse accuracy and per-class accuracy at each class prior
+    (default: the training prior and with it removed; --class-prior picks others), confusion matrices, and with
+    --robustness the robustness table and plot.
     A folder format dataset may hold some of the model's classes (happy/ sad/ angry/): it is scored over
     all classes and restricted to the present ones, side by side."""
     from eemkit.data import DEFAULT_DATA

@@ -72,8 +72,8 @@ def predict(model: str | Path | None, inputs: list[str | Path], annotate_dir: st
             threads: int | None = None, margin: float = 0.15, log: Callable[[str], None] = lambda s: None,
             class_prior: str | Path = "train", crops: bool = False, device: str = "cpu",
             csv_path: str | Path | None = None, detector: str | None = None, detector_model: str | Path | None = None) -> dict:
-    """Detect every face in images / videos and classify it. Returns {"model", "records", "no_face",
-    "unreadable"}: one record per face and frame (file, frame, box, track, labels, both probability
+    """Detect every face in images / videos and classify it. Returns {"model", "class_prior" (its name),
+    "records", "no_face", "unreadable"}: one record per face and frame (file, frame, box, track, labels, both probability
     vectors); a file that cannot be read is reported in "unreadable" and the others go on.
     `crops`: the inputs are already face crops (no detection, no margin). `class_prior`: the operating
     point (train | uniform | uniform:S | JSON file, see eemkit.priors). `detector` / `detector_model`: the face
@@ -119,12 +119,12 @@ def predict(model: str | Path | None, inputs: list[str | Path], annotate_dir: st
             if not recs:
                 no_face.append(io_utils.ascii_path(f))
                 log(f"no face found in {io_utils.ascii_path(f)}")
-        model_name = str(runner.path)
+        model_name, prior_name = str(runner.path), runner.prior.name
     if len(unreadable) == len(files):
         raise EemkitError(f"none of the {len(files)} inputs could be read; first: {unreadable[0]['reason']}")
     if csv_path is not None:
         write_records_csv(records, csv_path)
-    return {"model": model_name, "records": records, "no_face": no_face, "unreadable": unreadable}
+    return {"model": model_name, "class_prior": prior_name, "records": records, "no_face": no_face, "unreadable": unreadable}
 
 
 def _predict_image(f: Path, pipe: FramePipeline, dst: Path | None) -> list[dict]:

@@ -101,8 +101,24 @@ def prior_keys(priors: tuple[str, ...] | list[str]) -> dict[str, str]:
 
 def file_part(name: str) -> str:
     """A prior's name as part of a file name on any system: uniform:0.5 -> uniform-0.5, a path -> its parts
-    joined by "-"."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "prior"
+    joined by "-" (letters of any script kept)."""
+    return re.sub(r"[^\w.-]+", "-", name).strip("-.") or "prior"
+
+
+def confusion_files(names: list[str]) -> dict[str, str]:
+    """Prior name -> its confusion PNG's file name, one distinct file per prior (-2, -3, ... where two names
+    read the same as file names, in any letter case)."""
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in names:
+        base = f"confusion-{file_part(name)}"
+        stem, i = base, 1
+        while stem.casefold() in taken:
+            i += 1
+            stem = f"{base}-{i}"
+        taken.add(stem.casefold())
+        out[name] = f"{stem}.png"
+    return out
 
 
 def _usable_priors(runner, priors: dict[str, str], notes: list[str]) -> dict[str, str]:
@@ -135,7 +151,8 @@ def evaluate_model(model_path: str | Path, data_path: str | Path, fmt: str, spli
 
     The data may hold a subset of the model's classes (a folder with happy/ sad/ angry/): then
     "restricted" holds, per prior, the metrics with the argmax over the present classes only, beside
-    the unrestricted ones in "priors". With out_dir, writes metrics.json, confusion-<prior>.png (file_part) and
+    the unrestricted ones in "priors". With out_dir, writes metrics.json, confusion-<prior>.png (confusion_files;
+    "confusion_png" in metrics.json names each prior's file) and
     robustness.png there (the plots only where matplotlib is installed). `detector` / `detector_model`: the
     face detector of the "demo" condition (eemkit.runtime.faces.create_detector; default haar); UsageError
     when one is given and the demo condition is not scored."""
@@ -212,9 +229,11 @@ def _write_eval(res: dict, rows, labels: LabelSpace, model_path: Path, out: Path
     if plots_available():
         from eemkit.eval.robustness import plot_robustness
 
+        files = confusion_files(list(res["priors"]))
         for p, m in res["priors"].items():
-            save_confusion_png(m["confusion"], labels.fine, str(out / f"confusion-{file_part(p)}.png"),
+            save_confusion_png(m["confusion"], labels.fine, str(out / files[p]),
                                f"{model_path.name} on {split}, {p} prior: acc {m['accuracy']:.2f}%  avg {m['average']:.2f}%")
+        res["confusion_png"] = {p: str(out / f) for p, f in files.items()}
         if rows is not None:
             plot_robustness(rows, str(out / "robustness.png"), f"{model_path.name} on {fmt} {split}")
             res["robustness_png"] = str(out / "robustness.png")
