@@ -59,7 +59,12 @@ def choice_name(choice: str | Path) -> str:
     strength = partial_strength(choice)
     if strength is not None:
         return f"uniform:{strength:.15g}"  # every digit a float keeps: two names, two points
-    return path_name(str(choice))
+    return str(choice) if str(choice) in CHOICES else Path(choice).name
+
+
+def prior_file(choice: str | Path) -> Path | None:
+    """The JSON file a class-prior choice reads (an input no output may overwrite), None for an operating point."""
+    return None if is_builtin(choice) else Path(choice)
 
 
 @dataclass(frozen=True)
@@ -209,7 +214,3 @@ def _coarse_index(meta: ArtifactMeta) -> np.ndarray | None:
         return np.asarray(meta.labels.coarse_index, dtype=np.int64)
     except (KeyError, ValueError, UsageError):
         return None
-
-
-def path_name(choice: str) -> str:
-    return choice if choice in CHOICES else Path(choice).name

@@ -13,7 +13,7 @@ from eemkit import io_utils
 from eemkit.demo.outputs import annotated_names, write_image, write_records_csv
 from eemkit.demo.pipeline import FramePipeline, draw
 from eemkit.errors import EemkitError, UsageError
-from eemkit.priors import is_builtin
+from eemkit.priors import prior_file
 from eemkit.runtime.faces import create_detector
 
 IMAGE_EXTS = set(io_utils.IMAGE_EXTS)
@@ -91,8 +91,7 @@ def predict(model: str | Path | None, inputs: list[str | Path], annotate_dir: st
         files = [f for f in files if ann not in f.resolve().parents] or files
     if csv_path is not None:
         io_utils.check_output_file(csv_path, "--csv file")
-        prior_file = None if is_builtin(class_prior) else Path(class_prior)
-        io_utils.check_not_input(csv_path, files + [p for p in (model, prior_file) if p], "--csv file")
+        io_utils.check_not_input(csv_path, files + [p for p in (model, prior_file(class_prior)) if p], "--csv file")
     if crops and (detector is not None or detector_model is not None):
         raise UsageError("--crops classifies images that are already faces, without a detector: drop --detector "
                          "and --detector-model, or drop --crops")
@@ -242,8 +241,7 @@ def run_demo(model: str | Path | None, source: str, headless: bool = False, outp
     if output is not None:
         check_output_file(output, "--out video")
         check_video_out(output)
-    prior_file = None if is_builtin(class_prior) else class_prior
-    inputs = [p for p in (source_file, model, detector_model, prior_file) if p]  # none may be overwritten
+    inputs = [p for p in (source_file, model, detector_model, prior_file(class_prior)) if p]  # none may be overwritten
     if output is not None:
         check_not_input(output, inputs, "--out video")
     if records_path is not None:

@@ -14,6 +14,7 @@ from eemkit.errors import UsageError
 from eemkit.metrics import classification_metrics, save_confusion_png
 from eemkit.runtime.faces import FaceDetector
 from eemkit.labels import LabelSpace, check_same_classes
+from eemkit.priors import choice_name, is_builtin
 
 
 def evaluate_checkpoint(ckpt_path: str | Path, data_path: str | Path, fmt: str, split: str = "test",
@@ -81,8 +82,6 @@ def prior_keys(priors: tuple[str, ...] | list[str]) -> dict[str, str]:
     """Name -> choice for each distinct class prior: train, uniform, uniform:S, or a JSON file named by its file
     name (its path where two files share a name, or where the name reads as an operating point). The same file
     or point given twice (any spelling) counts once; UsageError for a uniform:S whose S is not in [0, 1]."""
-    from eemkit.priors import choice_name, is_builtin
-
     out: dict[str, str] = {}
     seen: set[str] = set()
     for p in priors:
@@ -129,7 +128,7 @@ def _usable_priors(runner, priors: dict[str, str], notes: list[str]) -> dict[str
         try:
             runner.set_class_prior(p)
         except UsageError as err:
-            if not (p == "uniform" or p.startswith("uniform:")) or runner.meta.class_prior is not None:
+            if not (is_builtin(p) and p != "train") or runner.meta.class_prior is not None:
                 raise
             notes.append(str(err))
             continue
