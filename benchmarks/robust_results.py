@@ -15,6 +15,11 @@ Table III from the finished table3-student runs at the paper's lambda_A (mean ov
 Usage: .venv/bin/python benchmarks/robust_results.py [DATA] [--fresh] [--threads N]
 A run's scores are reused from RUN/eval-robust/metrics.json when that is newer than RUN/best.pt.
 Writes benchmarks/results/ferplus-robust/{results.json, results.md}.
+
+Run folders do not always survive from one machine to the next (checkpoints are not committed), so a row whose
+folder is gone here is carried from the results.json already written, marked `"recorded": true`, and a live run
+replaces its recorded row only once it has done as many epochs. A short-schedule run's metrics.csv is copied to
+metrics/<lane>-<run>.csv, where the epoch table and the precision / machine columns find it later.
 """
 
 from __future__ import annotations
@@ -56,7 +61,12 @@ RUNS = [
     ("STSN ShuffleNet v2 x2.0, no distillation (seed 0)", "runs/ferplus-student-shufflenet-x2-robust-nodistill-s0",
      f"{S} ferplus-student-shufflenet-x2-robust-nodistill"),
 ]
-ENSEMBLE_TEST = Path("benchmarks/results/ferplus-robust/ensemble-teacher-test.json")
+OUT = Path("benchmarks/results/ferplus-robust")
+ENSEMBLE_TEST = OUT / "ensemble-teacher-test.json"
+SNAPSHOTS = OUT / "metrics"
+# metrics snapshots of the long runs (copied by hand before the short-run snapshots were automatic)
+EPOCH_SNAPSHOTS = {"runs/ferplus-teacher-robust": "teacher-robust.csv",
+                   **{f"runs/ferplus-student-r18-robust-nodistill-s{s}": f"nodistill-s{s}.csv" for s in (0, 1)}}
 CONDITIONS = ("shift", "zoom-out", "rotate", "low-res", "low-light", "jpeg", "demo")
 
 
@@ -109,8 +119,10 @@ def epoch_table() -> list[str]:
     issue 12 asks for, epoch by epoch; valid scores the EMA weights at the train operating point)."""
     runs = [("teacher", "runs/ferplus-teacher-robust")] + [(f"no teacher s{s}", f"runs/ferplus-student-r18-robust-nodistill-s{s}")
                                                           for s in (0, 1)]
-    hist = {n: {int(r["epoch"]): r for r in csv.DictReader(open(Path(d) / "metrics.csv"))}
-            for n, d in runs if (Path(d) / "metrics.csv").is_file()}
+    def metrics(d: str) -> Path:  # the run's own metrics.csv, else its committed snapshot
+        live = Path(d) / "metrics.csv"
+        return live if live.is_file() or d not in EPOCH_SNAPSHOTS else SNAPSHOTS / EPOCH_SNAPSHOTS[d]
+    hist = {n: {int(r["epoch"]): r for r in csv.DictReader(open(metrics(d)))} for n, d in runs if metrics(d).is_file()}
     if "teacher" not in hist or len(hist) < 2:
         return []
     names = list(hist)
@@ -126,9 +138,29 @@ def epoch_table() -> list[str]:
     return out
 
 
+def snapshot_name(name: str) -> str:
+    """metrics/ file of a short run: table3-student/cf-ce-s0 -> table3-cf-ce-s0.csv."""
+    lane, run = name.split("/")
+    return f"{lane.removesuffix('-student')}-{run}.csv"
+
+
+def carry(live: list[dict], recorded: list[dict]) -> list[dict]:
+    """Live rows, and the recorded rows whose run is not here or has done fewer epochs here (a restart on a new
+    machine), in the recorded order first."""
+    by_name = {r["name"]: r for r in live}
+    out = []
+    for old in recorded:
+        new = by_name.pop(old["name"], None)
+        if new is not None and new["epochs_done"] >= old["epochs_done"]:
+            out.append(new)
+        else:
+            out.append({**old, "recorded": True, **({"live_epochs_done": new["epochs_done"]} if new else {})})
+    return out + list(by_name.values())
+
+
 def short_rows(data: str, threads: int | None, fresh: bool) -> list[dict]:
     """The table3-student, ablation-student, recipe-items and distill-mode runs (benchmarks/reproduce_ferplus.sh):
-    test scores at both priors."""
+    test scores at both priors, precision, machine and training time. Each run's metrics.csv is snapshotted."""
     rows = []
     found = [f for d in ("table3-student", "ablation-student", "recipe-items", "distill-mode")
              for f in sorted(Path("runs", d).glob("*/best.pt"))]
@@ -139,14 +171,34 @@ def short_rows(data: str, threads: int | None, fresh: bool) -> list[dict]:
         cfg = yaml.safe_load(open(run / "config.yaml"))
         shares = [float(r["reg_grad_share"]) for r in hist if r.get("reg_grad_share")]
         train, uni = m["priors"]["train"], m["priors"].get("uniform", {})
-        rows.append({"name": f"{run.parent.name}/{run.name}", "seed": cfg["optim"]["seed"], "loss": cfg["loss"]["loss"]
+        name = f"{run.parent.name}/{run.name}"
+        snap = SNAPSHOTS / snapshot_name(name)
+        if not snap.is_file() or len(list(csv.DictReader(open(snap)))) <= len(hist):
+            atomic_write_text(snap, (run / "metrics.csv").read_text(), what="metrics snapshot")
+        rows.append({"name": name, "seed": cfg["optim"]["seed"], "loss": cfg["loss"]["loss"]
                      + (f" + distill ({cfg['loss'].get('teacher_outputs', 'cached')})" if cfg["loss"]["distill"] else ""),
                      "cf": cfg["model"].get("use_coarse", True), "lambda_a": cfg["loss"]["lambda_a"],
                      "reg_grad_share": statistics.mean(shares) if shares else None, "epochs_done": len(hist),
                      "epochs_planned": cfg["optim"]["epochs"], "test_accuracy": train["accuracy"],
                      "test_average": train["average"], "test_coarse_accuracy": train["coarse_accuracy"],
-                     "uniform_accuracy": uni.get("accuracy", float("nan")), "uniform_average": uni.get("average", float("nan"))})
+                     "uniform_accuracy": uni.get("accuracy", float("nan")), "uniform_average": uni.get("average", float("nan")),
+                     **history_facts(hist)})
     return rows
+
+
+def history_facts(hist: list[dict]) -> dict:
+    """Precision, machines and training minutes of a run from its metrics rows."""
+    return {"precision": sorted({r.get("precision") or "not recorded" for r in hist}),
+            "machines": sorted({r.get("machine") or "not recorded" for r in hist}),
+            "train_min": sum(float(r["train_time_s"]) for r in hist) / 60}
+
+
+def fill_history(row: dict) -> dict:
+    """A recorded short row from before these columns: its facts from its metrics snapshot, where there is one."""
+    snap = SNAPSHOTS / snapshot_name(row["name"])
+    if "precision" in row or not snap.is_file():
+        return row
+    return {**row, **history_facts(list(csv.DictReader(open(snap))))}
 
 
 PAPER_LAMBDA_A = LossConfig().lambda_a  # the loss defaults are the paper's (METHOD.md)
@@ -181,19 +233,32 @@ def table3_lines(cells: list[dict]) -> list[str]:
     return lines
 
 
+RECORDED_NOTE = ("(r): carried from the results.json written before; the run folder is not on the machine that "
+                 "wrote this table (a restart there shows in results.json as live_epochs_done).")
+
+
+def mark(r: dict) -> str:
+    return " (r)" if r.get("recorded") else ""
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("data", nargs="?", default="../shared/data/ferplus")
     ap.add_argument("--fresh", action="store_true")
     ap.add_argument("--threads", type=int, default=None)
     a = ap.parse_args()
-    out = Path("benchmarks/results/ferplus-robust")
+    out = OUT
     out.mkdir(parents=True, exist_ok=True)
+    try:
+        recorded = json.loads((out / "results.json").read_text())
+    except (OSError, ValueError):
+        recorded = {}
     rows = []
     for name, run, cmd in RUNS:
         run = Path(run)
         if (run / "best.pt").is_file():
             rows.append(row(name, run, cmd, score(run, a.data, a.threads, a.fresh)))
+    rows = carry(rows, recorded.get("rows", []))
     teacher = next((r for r in rows if r["stage"] == "teacher"), None)
     # the ensemble teacher (KTN + the seed-0 baseline, mirror-averaged: lane targets-ensemble), scored on test by
     # benchmarks/tta_views.py --split test (a recorded file, not a run folder)
@@ -245,10 +310,10 @@ def main() -> None:
         rob = " | ".join(f"{r['robustness'][c]['accuracy']:.1f}" if c in r["robustness"] else "-" for c in CONDITIONS)
         uni = "-" if r["uniform_accuracy"] is None else f"{r['uniform_accuracy']:.2f} / {r['uniform_average']:.2f}"
         mach = "; ".join(f"{k} ({v} ep)" for k, v in r["machines"].items())
-        lines.append(f"| {r['name']} | {r['epochs_done']}/{r['epochs_planned']} | {r['best_epoch']} | {r['train_min']:.0f} | "
+        lines.append(f"| {r['name']}{mark(r)} | {r['epochs_done']}/{r['epochs_planned']} | {r['best_epoch']} | {r['train_min']:.0f} | "
                      f"{r['images_per_s_mean']:.0f} | {r['test_accuracy']:.2f} | {r['test_average']:.2f} | "
                      f"{r['test_coarse_accuracy']:.2f} | {uni} | {rob} | {', '.join(r['precision'])} | {mach} |")
-    lines.append("")
+    lines += ["", RECORDED_NOTE, ""]
     for g in gains:
         lines.append(f"- distillation gain, {g['run']}: {g['gain_accuracy']:+.2f} acc / {g['gain_average']:+.2f} avg"
                      + ("" if g["complete"] else " (runs not finished)"))
@@ -262,7 +327,7 @@ def main() -> None:
                      "(goal: within 2)"
                      + ("" if g["complete"] else " (run not finished)"))
     lines += ["", *epoch_table()]
-    short = short_rows(a.data, a.threads, a.fresh)
+    short = [fill_history(r) for r in carry(short_rows(a.data, a.threads, a.fresh), recorded.get("short_schedule", []))]
     res["short_schedule"] = short
     res["table3"] = table3(short)
     atomic_write_text(out / "results.json", json.dumps(res, indent=2), what="results")
@@ -270,14 +335,16 @@ def main() -> None:
         lines += ["", "Short schedules (ResNet-18, no teacher unless the loss says so): table3-student (12 epochs) is the "
                   "paper's Table III on the student and the AdaReg weight; ablation-student (8 epochs) is the baseline "
                   "of each recipe item on its own (recipe-items) and of the two ways of teaching (distill-mode).", "",
-                  "| run | seed | epochs | loss | C-F | lambda_A | reg grad share | acc | avg | coarse | acc / avg uniform |",
-                  "| --- " * 11 + "|"]
+                  "| run | seed | epochs | loss | C-F | lambda_A | reg grad share | acc | avg | coarse | acc / avg uniform "
+                  "| train min | precision |", "| --- " * 13 + "|"]
         for r in short:
             share = "-" if r["reg_grad_share"] is None else f"{r['reg_grad_share']:.1e}"
-            lines.append(f"| {r['name']} | {r['seed']} | {r['epochs_done']}/{r['epochs_planned']} | {r['loss']} | "
+            mins = f"{r['train_min']:.0f}" if "train_min" in r else "-"
+            lines.append(f"| {r['name']}{mark(r)} | {r['seed']} | {r['epochs_done']}/{r['epochs_planned']} | {r['loss']} | "
                          f"{'yes' if r['cf'] else 'no'} | {r['lambda_a']} | {share} | {r['test_accuracy']:.2f} | "
                          f"{r['test_average']:.2f} | {r['test_coarse_accuracy']:.2f} | {r['uniform_accuracy']:.2f} / "
-                         f"{r['uniform_average']:.2f} |")
+                         f"{r['uniform_average']:.2f} | {mins} | {', '.join(r.get('precision', ['-']))} |")
+        lines += ["", RECORDED_NOTE + " Machines per run: results.json."]
         lines += table3_lines(res["table3"])
     atomic_write_text(out / "results.md", "\n".join(lines) + "\n", what="results")
     print("\n".join(lines))
