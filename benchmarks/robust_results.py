@@ -213,6 +213,7 @@ def table3(short: list[dict]) -> list[dict]:
             done = [r for r in short if r["name"].startswith("table3-student/") and r["loss"] == loss and r["cf"] == cf
                     and r["lambda_a"] == PAPER_LAMBDA_A and r["epochs_done"] == r["epochs_planned"]]
             cells.append({"loss": loss, "cf": cf, "seeds": sorted(r["seed"] for r in done),
+                          "precision": sorted({p for r in done for p in r.get("precision", ["not recorded"])}),
                           "test_accuracy": statistics.mean(r["test_accuracy"] for r in done) if done else None,
                           "test_average": statistics.mean(r["test_average"] for r in done) if done else None})
     return cells
@@ -224,7 +225,7 @@ def table3_lines(cells: list[dict]) -> list[str]:
         if not c["seeds"]:
             return "not run yet"
         seeds = ("seeds " if len(c["seeds"]) > 1 else "seed ") + ", ".join(map(str, c["seeds"]))
-        return f"{c['test_accuracy']:.2f} / {c['test_average']:.2f} ({seeds})"
+        return f"{c['test_accuracy']:.2f} / {c['test_average']:.2f} ({seeds}; {', '.join(c['precision'])})"
     lines = ["", "Table III on the student (table3-student, 12 epochs, lambda_A 0.01; FER+ test accuracy / average at "
              "the training prior, mean over the finished seeds):", "",
              "| loss | without C-F labels | with C-F labels |", "| --- | --- | --- |"]
