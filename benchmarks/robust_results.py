@@ -234,6 +234,39 @@ def table3_lines(cells: list[dict]) -> list[str]:
     return lines
 
 
+def adareg_weight(short: list[dict]) -> list[dict]:
+    """AdaReg with C-F labels at each lambda_A run (table3-student), per seed, beside CE with C-F labels of the same
+    seed: where the regulariser starts to move the student."""
+    out = []
+    runs = [r for r in short if r["name"].startswith("table3-student/") and r["cf"]]
+    for w in sorted({r["lambda_a"] for r in runs if r["loss"] == "adareg"}):
+        for r in sorted((r for r in runs if r["loss"] == "adareg" and r["lambda_a"] == w), key=lambda r: r["seed"]):
+            ce = next((c for c in runs if c["loss"] == "ce" and c["seed"] == r["seed"]
+                       and c["epochs_done"] == c["epochs_planned"]), None)
+            out.append({"lambda_a": w, "seed": r["seed"], "run": r["name"], "epochs_done": r["epochs_done"],
+                        "epochs_planned": r["epochs_planned"], "reg_grad_share": r["reg_grad_share"],
+                        "test_accuracy": r["test_accuracy"], "test_average": r["test_average"],
+                        "ce_accuracy": ce["test_accuracy"] if ce else None,
+                        "ce_average": ce["test_average"] if ce else None})
+    return out
+
+
+def adareg_weight_lines(rows: list[dict]) -> list[str]:
+    if not rows:
+        return []
+    lines = ["", "AdaReg's weight (table3-student, C-F labels, 12 epochs; FER+ test at the training prior) against CE "
+             "with C-F labels of the same seed:", "",
+             "| lambda_A | seed | epochs | reg grad share | acc / avg | CE acc / avg | AdaReg - CE |", "| --- " * 7 + "|"]
+    for r in rows:
+        share = "-" if r["reg_grad_share"] is None else f"{r['reg_grad_share']:.1e}"
+        ce = "not run yet" if r["ce_accuracy"] is None else f"{r['ce_accuracy']:.2f} / {r['ce_average']:.2f}"
+        diff = ("-" if r["ce_accuracy"] is None or r["epochs_done"] < r["epochs_planned"] else
+                f"{r['test_accuracy'] - r['ce_accuracy']:+.2f} / {r['test_average'] - r['ce_average']:+.2f}")
+        lines.append(f"| {r['lambda_a']:g} | {r['seed']} | {r['epochs_done']}/{r['epochs_planned']} | {share} | "
+                     f"{r['test_accuracy']:.2f} / {r['test_average']:.2f} | {ce} | {diff} |")
+    return lines
+
+
 RECORDED_NOTE = ("(r): carried from the results.json written before; the run folder is not on the machine that "
                  "wrote this table (a restart there shows in results.json as live_epochs_done).")
 
@@ -331,6 +364,7 @@ def main() -> None:
     short = [fill_history(r) for r in carry(short_rows(a.data, a.threads, a.fresh), recorded.get("short_schedule", []))]
     res["short_schedule"] = short
     res["table3"] = table3(short)
+    res["adareg_weight"] = adareg_weight(short)
     atomic_write_text(out / "results.json", json.dumps(res, indent=2), what="results")
     if short:
         lines += ["", "Short schedules (ResNet-18, no teacher unless the loss says so): table3-student (12 epochs) is the "
@@ -347,6 +381,7 @@ def main() -> None:
                          f"{r['uniform_average']:.2f} | {mins} | {', '.join(r.get('precision', ['-']))} |")
         lines += ["", RECORDED_NOTE + " Machines per run: results.json."]
         lines += table3_lines(res["table3"])
+        lines += adareg_weight_lines(res["adareg_weight"])
     atomic_write_text(out / "results.md", "\n".join(lines) + "\n", what="results")
     print("\n".join(lines))
 
