@@ -212,7 +212,12 @@ def table3(short: list[dict]) -> list[dict]:
         for cf in (False, True):
             done = [r for r in short if r["name"].startswith("table3-student/") and r["loss"] == loss and r["cf"] == cf
                     and r["lambda_a"] == PAPER_LAMBDA_A and r["epochs_done"] == r["epochs_planned"]]
+            partial = [r for r in short if r["name"].startswith("table3-student/") and r["loss"] == loss
+                       and r["cf"] == cf and r["lambda_a"] == PAPER_LAMBDA_A and r["epochs_done"] < r["epochs_planned"]]
             cells.append({"loss": loss, "cf": cf, "seeds": sorted(r["seed"] for r in done),
+                          "interim": [{"seed": r["seed"], "epochs_done": r["epochs_done"],
+                                       "epochs_planned": r["epochs_planned"], "test_accuracy": r["test_accuracy"],
+                                       "test_average": r["test_average"]} for r in partial],
                           "precision": sorted({p for r in done for p in r.get("precision", ["not recorded"])}),
                           "test_accuracy": statistics.mean(r["test_accuracy"] for r in done) if done else None,
                           "test_average": statistics.mean(r["test_average"] for r in done) if done else None})
@@ -223,7 +228,8 @@ def table3_lines(cells: list[dict]) -> list[str]:
     def cell(loss: str, cf: bool) -> str:
         c = next(c for c in cells if c["loss"] == loss and c["cf"] == cf)
         if not c["seeds"]:
-            return "not run yet"
+            return "; ".join(f"interim, seed {i['seed']} at {i['epochs_done']} of {i['epochs_planned']} epochs: "
+                             f"{i['test_accuracy']:.2f} / {i['test_average']:.2f}" for i in c["interim"]) or "not run yet"
         seeds = ("seeds " if len(c["seeds"]) > 1 else "seed ") + ", ".join(map(str, c["seeds"]))
         return f"{c['test_accuracy']:.2f} / {c['test_average']:.2f} ({seeds}; {', '.join(c['precision'])})"
     lines = ["", "Table III on the student (table3-student, 12 epochs, lambda_A 0.01; FER+ test accuracy / average at "
