@@ -67,7 +67,8 @@ def test_mix_batch_weights(mixup, cutmix):
 
 @pytest.mark.parametrize("key,value", [("data.scale_min", 0.0), ("data.aspect", 9.0), ("data.blur_p", 1.5),
                                        ("loss.label_smoothing", 1.0), ("loss.logit_adjust", -1.0),
-                                       ("loss.teacher_outputs", "sometimes")])
+                                       ("loss.teacher_outputs", "sometimes"), ("loss.lambda_a", -0.01),
+                                       ("loss.lambda_f", float("nan")), ("loss.lambda2", float("inf"))])
 def test_recipe_keys_are_range_checked(key, value):
     section, name = key.split(".")
     with pytest.raises(UsageError, match=name):

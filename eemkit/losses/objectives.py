@@ -9,6 +9,7 @@ together by `loss` in {ce, reg, adareg, center, focal, ldam}.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Sequence
 
@@ -53,6 +54,10 @@ class LossConfig:
     teacher_mirror: bool = False
 
     def __post_init__(self) -> None:
+        for name in ("lambda_f", "lambda_c", "lambda_a", "lambda1", "lambda2"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise UsageError(f"loss.{name} must be a finite number >= 0, got {value!r}")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise UsageError(f"loss.label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if not 0.0 <= self.logit_adjust <= 2.0:
