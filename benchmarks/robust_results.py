@@ -210,10 +210,10 @@ def table3(short: list[dict]) -> list[dict]:
     cells = []
     for loss in ("ce", "reg", "adareg"):
         for cf in (False, True):
-            done = [r for r in short if r["name"].startswith("table3-student/") and r["loss"] == loss and r["cf"] == cf
-                    and r["lambda_a"] == PAPER_LAMBDA_A and r["epochs_done"] == r["epochs_planned"]]
-            partial = [r for r in short if r["name"].startswith("table3-student/") and r["loss"] == loss
-                       and r["cf"] == cf and r["lambda_a"] == PAPER_LAMBDA_A and r["epochs_done"] < r["epochs_planned"]]
+            runs = [r for r in short if r["name"].startswith("table3-student/") and r["loss"] == loss and r["cf"] == cf
+                    and r["lambda_a"] == PAPER_LAMBDA_A]
+            done = [r for r in runs if r["epochs_done"] == r["epochs_planned"]]
+            partial = [r for r in runs if r["epochs_done"] < r["epochs_planned"]]
             cells.append({"loss": loss, "cf": cf, "seeds": sorted(r["seed"] for r in done),
                           "interim": [{"seed": r["seed"], "epochs_done": r["epochs_done"],
                                        "epochs_planned": r["epochs_planned"], "test_accuracy": r["test_accuracy"],
