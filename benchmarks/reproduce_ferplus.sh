@@ -171,7 +171,8 @@ for seed in 0 1; do
   fi
   # AdaReg above the paper's weight lambda_A = 0.01, where its gradient is ~1e-6 of the CE terms' (metrics.csv,
   # reg_grad_share): 100 and 1000 bring it to 2-4 % in the first epoch and 0.4-0.8 % in the last (the features spread
-  # to lower the term) without moving test accuracy beyond the seed noise; 10000 goes one step further
+  # to lower the term) without moving test accuracy beyond the seed noise; at 10000 (5-9 %
+  # early) it slows learning and costs 0.3-1.0 points (benchmarks/README.md 7.7)
   if [ "$LANE" = all ] || [ "$LANE" = adareg-weight-s$seed ]; then
     for w in 100 1000 10000; do
       run runs/table3-student/cf-adareg-w$w-s$seed student --preset ferplus-table3-student --loss adareg --seed $seed \
