@@ -11,6 +11,8 @@ each same-schedule student without a teacher, and the small students' gap to the
 Then the short-schedule runs (runs/table3-student/*, runs/ablation-student/*, runs/recipe-items/*,
 runs/distill-mode/*): test scores at both priors and the regulariser's share of the gradient, and the paper's
 Table III from the finished table3-student runs at the paper's lambda_A (mean over the seeds done).
+The 8-epoch runs are also scored under the robustness conditions, and each recipe item and way of teaching is
+set beside its seed's baseline (ablation-student/cf-ce) in a table of differences.
 
 Usage: .venv/bin/python benchmarks/robust_results.py [DATA] [--fresh] [--threads N]
 A run's scores are reused from RUN/eval-robust/metrics.json when that is newer than RUN/best.pt.
@@ -166,9 +168,12 @@ def short_rows(data: str, threads: int | None, fresh: bool) -> list[dict]:
              for f in sorted(Path("runs", d).glob("*/best.pt"))]
     for run in found:
         run = run.parent
-        m = score(run, data, threads, fresh, conditions=None)
         hist = list(csv.DictReader(open(run / "metrics.csv")))
         cfg = yaml.safe_load(open(run / "config.yaml"))
+        # the finished 8-epoch runs compare recipe items with their baseline, robustness included (3-4 min a run at
+        # 1 thread); Table III and runs still training are scored on test only
+        full = run.parent.name != "table3-student" and len(hist) >= cfg["optim"]["epochs"]
+        m = score(run, data, threads, fresh, conditions=CONDITIONS if full else None)
         shares = [float(r["reg_grad_share"]) for r in hist if r.get("reg_grad_share")]
         train, uni = m["priors"]["train"], m["priors"].get("uniform", {})
         name = f"{run.parent.name}/{run.name}"
@@ -182,6 +187,9 @@ def short_rows(data: str, threads: int | None, fresh: bool) -> list[dict]:
                      "epochs_planned": cfg["optim"]["epochs"], "test_accuracy": train["accuracy"],
                      "test_average": train["average"], "test_coarse_accuracy": train["coarse_accuracy"],
                      "uniform_accuracy": uni.get("accuracy", float("nan")), "uniform_average": uni.get("average", float("nan")),
+                     "robustness": {r["condition"]: {"accuracy": r["accuracy_train"], "average": r["average_train"],
+                                                     "detector_recall": r["detector_recall"]}
+                                    for r in m.get("robustness") or []},
                      **history_facts(hist)})
     return rows
 
@@ -270,6 +278,55 @@ def adareg_weight_lines(rows: list[dict]) -> list[str]:
                 f"{r['test_accuracy'] - r['ce_accuracy']:+.2f} / {r['test_average'] - r['ce_average']:+.2f}")
         lines.append(f"| {r['lambda_a']:g} | {r['seed']} | {r['epochs_done']}/{r['epochs_planned']} | {share} | "
                      f"{r['test_accuracy']:.2f} / {r['test_average']:.2f} | {ce} | {diff} |")
+    return lines
+
+
+def recipe_items(short: list[dict]) -> list[dict]:
+    """Each recipe item (recipe-items/<item>-s<seed>) and way of teaching (distill-mode/<mode>-s<seed>) beside the
+    finished 8-epoch CE baseline of its seed (ablation-student/cf-ce-s<seed>): test at both priors, the robustness
+    conditions, and the training minutes (what the item costs)."""
+    out = []
+    for r in sorted((r for r in short if r["name"].split("/")[0] in ("recipe-items", "distill-mode")),
+                    key=lambda r: (r["name"].split("/")[0], r["name"].rsplit("-s", 1)[0], r["seed"])):
+        base = next((b for b in short if b["name"] == f"ablation-student/cf-ce-s{r['seed']}"
+                     and b["epochs_done"] == b["epochs_planned"]), None)
+        keys = ("test_accuracy", "test_average", "uniform_accuracy", "uniform_average", "train_min")
+        out.append({"item": r["name"].rsplit("-s", 1)[0], "seed": r["seed"], "run": r["name"],
+                    "epochs_done": r["epochs_done"], "epochs_planned": r["epochs_planned"],
+                    **{k: r.get(k) for k in keys}, "robustness": r.get("robustness", {}),
+                    "baseline": None if base is None else {"run": base["name"], **{k: base.get(k) for k in keys},
+                                                           "robustness": base.get("robustness", {})}})
+    return out
+
+
+def recipe_items_lines(rows: list[dict]) -> list[str]:
+    if not rows:
+        return []
+    lines = ["", "Each recipe item on its own and the two ways of teaching (8 epochs, ResNet-18, CE with C-F labels), "
+             "minus the same seed's baseline (ablation-student/cf-ce): FER+ test accuracy / average at the training "
+             "prior and with it removed, the robustness conditions (accuracy at the training prior), and training "
+             "minutes:", "",
+             "| item | seed | epochs | acc / avg | delta | uniform delta | " + " | ".join(CONDITIONS) + " | min (base) |",
+             "| --- " * (7 + len(CONDITIONS)) + "|"]
+    for r in rows:
+        b = r["baseline"]
+        done = r["epochs_done"] == r["epochs_planned"]
+        if b is None or not done:
+            delta = uni = "-"
+            rob = ["-"] * len(CONDITIONS)
+        else:
+            delta = f"{r['test_accuracy'] - b['test_accuracy']:+.2f} / {r['test_average'] - b['test_average']:+.2f}"
+            uni = f"{r['uniform_accuracy'] - b['uniform_accuracy']:+.2f} / {r['uniform_average'] - b['uniform_average']:+.2f}"
+            rob = [f"{r['robustness'][c]['accuracy'] - b['robustness'][c]['accuracy']:+.1f}"
+                   if c in r["robustness"] and c in b["robustness"] else "-" for c in CONDITIONS]
+        mins = f"{r['train_min']:.0f}" + ("" if b is None or b.get("train_min") is None else f" ({b['train_min']:.0f})")
+        lines.append(f"| {r['item']} | {r['seed']} | {r['epochs_done']}/{r['epochs_planned']} | "
+                     f"{r['test_accuracy']:.2f} / {r['test_average']:.2f} | {delta} | {uni} | {' | '.join(rob)} | {mins} |")
+    bases = {r["baseline"]["run"]: r["baseline"] for r in rows if r["baseline"]}
+    for name, b in sorted(bases.items()):
+        rob = ", ".join(f"{c} {b['robustness'][c]['accuracy']:.1f}" for c in CONDITIONS if c in b["robustness"])
+        lines += ["", f"Baseline {name}: {b['test_accuracy']:.2f} / {b['test_average']:.2f}, uniform "
+                     f"{b['uniform_accuracy']:.2f} / {b['uniform_average']:.2f}; {rob or 'robustness not scored'}."]
     return lines
 
 
@@ -371,6 +428,7 @@ def main() -> None:
     res["short_schedule"] = short
     res["table3"] = table3(short)
     res["adareg_weight"] = adareg_weight(short)
+    res["recipe_items"] = recipe_items(short)
     atomic_write_text(out / "results.json", json.dumps(res, indent=2), what="results")
     if short:
         lines += ["", "Short schedules (ResNet-18, no teacher unless the loss says so): table3-student (12 epochs) is the "
@@ -388,6 +446,7 @@ def main() -> None:
         lines += ["", RECORDED_NOTE + " Machines per run: results.json."]
         lines += table3_lines(res["table3"])
         lines += adareg_weight_lines(res["adareg_weight"])
+        lines += recipe_items_lines(res["recipe_items"])
     atomic_write_text(out / "results.md", "\n".join(lines) + "\n", what="results")
     print("\n".join(lines))
 
