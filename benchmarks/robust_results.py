@@ -365,7 +365,11 @@ def main() -> None:
     for name, run, cmd in RUNS:
         run = Path(run)
         if (run / "best.pt").is_file():
-            rows.append(row(name, run, cmd, score(run, a.data, a.threads, a.fresh)))
+            # a run still training is scored on test only (the conditions cost 3-4 min, again after each new best)
+            epochs = yaml.safe_load(open(run / "config.yaml"))["optim"]["epochs"]
+            done = len(list(csv.DictReader(open(run / "metrics.csv")))) >= epochs
+            m = score(run, a.data, a.threads, a.fresh, conditions=CONDITIONS if done else None)
+            rows.append(row(name, run, cmd, m))
     rows = carry(rows, recorded.get("rows", []))
     teacher = next((r for r in rows if r["stage"] == "teacher"), None)
     # the ensemble teacher (KTN + the seed-0 baseline, mirror-averaged: lane targets-ensemble), scored on test by
