@@ -68,6 +68,10 @@ RUNS = [
     # at the full 40-epoch schedule, against the robust recipe's run of the same seed
     ("STSN ResNet-18, mild augmentation, no distillation (seed 0)", "runs/ferplus-student-r18-mild-nodistill-s0",
      f"{S} ferplus-student-r18-robust-nodistill --seed 0 {MILD_AUG} --out runs/ferplus-student-r18-mild-nodistill-s0"),
+    # the 8-epoch recipe item input-96 at the full schedule, against the 64 px run of the same seed
+    *[(f"STSN ResNet-18 at 96 px, no distillation (seed {s})", f"runs/ferplus-student-r18-96-nodistill-s{s}",
+       f"{S} ferplus-student-r18-robust-nodistill --seed {s} --input-size 96 --out runs/ferplus-student-r18-96-nodistill-s{s}")
+      for s in (0, 1)],
 ]
 OUT = Path("benchmarks/results/ferplus-robust")
 ENSEMBLE_TEST = OUT / "ensemble-teacher-test.json"
@@ -382,9 +386,9 @@ def main() -> None:
                "test_average": r["average"], "source": str(ENSEMBLE_TEST)}
     gains, leads = [], []
     for base in (r for r in rows if r["distill"] is False):
-        # a gain compares the same recipe, backbone and seed, with and without a teacher
+        # a gain compares the same recipe, backbone, input side and seed, with and without a teacher
         for d in (r for r in rows if r["distill"] is True and r["backbone"] == base["backbone"] and r["seed"] == base["seed"]
-                  and recipe(r["run"]) == recipe(base["run"])):
+                  and r["input_px"] == base["input_px"] and recipe(r["run"]) == recipe(base["run"])):
             gains.append({"run": d["name"], "seed": base["seed"], "backbone": base["backbone"],
                           "gain_accuracy": d["test_accuracy"] - base["test_accuracy"],
                           "gain_average": d["test_average"] - base["test_average"],
