@@ -3,11 +3,11 @@ model card, from a trained student checkpoint.
 
 Usage: .venv/bin/python benchmarks/make_default_model.py CKPT [DATA] [--why TEXT] [--train "eemkit train ..."]...
        [--threads N] [--mirror-average]
-Exports INT8 (CPU Q/DQ, min-max, the published calibration manifest; with --mirror-average a graph that
-averages the face and its mirror), checks it against the checkpoint on the full FER+ test split, copies it
-into eemkit/assets/, measures the shipped file as a user gets it (`eemkit predict --crops`, both class
-priors), at the operating points between them (uniform:S, FER+ valid and test) and under the robustness
-conditions of `eemkit eval --robustness`, and writes
+Exports INT8 (CPU Q/DQ, min-max, the published calibration manifest of its input side, sampled and published
+when there is none yet; with --mirror-average a graph that averages the face and its mirror), checks it against
+the checkpoint on the full FER+ test split, copies it into eemkit/assets/, measures the shipped file as a user
+gets it (`eemkit predict --crops`, both class priors), at the operating points between them (uniform:S, FER+
+valid and test) and under the robustness conditions of `eemkit eval --robustness`, and writes
 eemkit/assets/MODEL_CARD.md and benchmarks/results/default_model.json.
 """
 
@@ -28,7 +28,8 @@ from eemkit.export.api import ExportOptions, export_checkpoint
 from eemkit.train.checkpoint import init_chain, load_checkpoint
 
 ASSETS = Path("eemkit/assets")
-MANIFEST = "calibration/ferplus-train-512-seed0-64px.json"
+# the published calibration set for the model's input side: calibration/ferplus-train-512-seed0-<px>px.json
+MANIFEST = "calibration/ferplus-train-512-seed0-{px}px.json"
 
 
 def main() -> None:
@@ -46,8 +47,15 @@ def main() -> None:
         torch.set_num_threads(a.threads)
     ck = load_checkpoint(a.ckpt)
     art = Path(a.ckpt).parent / "default-model"
-    exp = export_checkpoint(a.ckpt, art, ExportOptions(int8=True, calib_manifest=MANIFEST, calib_data=a.data,
-                                                                 mirror_average=a.mirror_average), log=print)
+    manifest = Path(MANIFEST.format(px=ck["config"]["data"]["input_size"]))
+    published = manifest.is_file()  # else sampled by the export (512 class-balanced train images, seed 0)
+    exp = export_checkpoint(a.ckpt, art, ExportOptions(int8=True, calib_manifest=str(manifest) if published else None,
+                                                       calib_data=a.data, mirror_average=a.mirror_average), log=print)
+    if not published:  # publish the set it sampled, so that the next build of this input side reuses it
+        tmp = manifest.with_suffix(".json.tmp")
+        shutil.copyfile(art / "calibration.json", tmp)
+        tmp.replace(manifest)
+        print(f"wrote {manifest}: add it to git with the model")
     onnx = exp["artifacts"]["onnx-int8"]["path"]
     chk = check_artifact(onnx, a.ckpt, a.data, "ferplus", "test", threads=a.threads)
     if not chk["passed"]:  # never ship (nor publish a card for) an artifact that fails its own parity check
@@ -121,7 +129,7 @@ research only; models derived from them inherit that restriction. The FER+ label
 | data and protocol | FER+ train ({'vote-distribution (soft)' if cfg['data'].get('label_mode') == 'probability' else 'majority'} labels), model selected on FER+ valid, scored on FER+ test (3,136 images, majority protocol) |
 | input | {cfg['data']['input_size']} px {'greyscale face crop (replicated to 3 channels)' if cfg['data'].get('color', 'gray') == 'gray' else 'RGB face crop'}, float NCHW normalised with ImageNet mean/std; the preprocessing is embedded in the ONNX metadata |
 | outputs | `fine_logits` (neutral, happiness, surprise, sadness, anger, disgust, fear, contempt), `coarse_logits` (positive, negative, neutral, surprise) |
-| quantization | ONNX Runtime static Q/DQ, uint8 activations / int8 per-channel weights (CPU target), min-max calibration on `{MANIFEST}` |
+| quantization | ONNX Runtime static Q/DQ, uint8 activations / int8 per-channel weights (CPU target), min-max calibration on `{manifest}` |
 | mirror averaging | {mirror} |
 | class prior | recorded in the metadata; `--class-prior train` (default) keeps the FER+ training prior, `uniform` removes it, `uniform:S` removes the share S of it (below), a JSON file sets the deployment's own |
 | why this model | {a.why or 'see benchmarks/README.md'} |
