@@ -51,15 +51,15 @@ def main() -> None:
     published = manifest.is_file()  # else sampled by the export (512 class-balanced train images, seed 0)
     exp = export_checkpoint(a.ckpt, art, ExportOptions(int8=True, calib_manifest=str(manifest) if published else None,
                                                        calib_data=a.data, mirror_average=a.mirror_average), log=print)
+    onnx = exp["artifacts"]["onnx-int8"]["path"]
+    chk = check_artifact(onnx, a.ckpt, a.data, "ferplus", "test", threads=a.threads)
+    if not chk["passed"]:  # never ship (nor publish a card or a manifest for) an artifact that fails its parity check
+        raise SystemExit(f"{onnx} fails the parity check against {a.ckpt}: {'; '.join(chk['failures'])}; not shipped")
     if not published:  # publish the set it sampled, so that the next build of this input side reuses it
         tmp = manifest.with_suffix(".json.tmp")
         shutil.copyfile(art / "calibration.json", tmp)
         tmp.replace(manifest)
         print(f"wrote {manifest}: add it to git with the model")
-    onnx = exp["artifacts"]["onnx-int8"]["path"]
-    chk = check_artifact(onnx, a.ckpt, a.data, "ferplus", "test", threads=a.threads)
-    if not chk["passed"]:  # never ship (nor publish a card for) an artifact that fails its own parity check
-        raise SystemExit(f"{onnx} fails the parity check against {a.ckpt}: {'; '.join(chk['failures'])}; not shipped")
     ev = evaluate_checkpoint(a.ckpt, a.data, "ferplus", "test")
     ASSETS.mkdir(exist_ok=True)
     dst = ASSETS / "default-student.int8.onnx"

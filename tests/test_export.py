@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -237,9 +238,12 @@ def test_calibration_methods_give_different_ranges(tiny_student, ferplus_slice, 
     assert any(not np.allclose(ent[k], mm[k]) for k in ent if k in mm)
 
 
-def test_make_default_model_ships_nothing_that_fails_the_parity_check(tmp_path, monkeypatch):
+@pytest.mark.parametrize("px", [64, 96])
+def test_make_default_model_ships_nothing_that_fails_the_parity_check(tmp_path, monkeypatch, px):
     """benchmarks/make_default_model.py copies the INT8 model into the package only after it passes
-    `eemkit check` against its checkpoint."""
+    `eemkit check` against its checkpoint. It calibrates on the published manifest of the checkpoint's input
+    side (64 px here), or samples one where none is published (96 px) and publishes it only with a model that
+    passed."""
     import importlib.util
     import sys
 
@@ -250,12 +254,26 @@ def test_make_default_model_ships_nothing_that_fails_the_parity_check(tmp_path, 
     spec.loader.exec_module(mdm)
     onnx = tmp_path / "model.int8.onnx"
     onnx.write_bytes(b"not shipped")
+    cal = tmp_path / "calibration"
+    cal.mkdir()
+    (cal / "set-64px.json").write_text("{}")
+    monkeypatch.setattr(mdm, "MANIFEST", str(cal / "set-{px}px.json"))
     monkeypatch.setattr(mdm, "ASSETS", tmp_path / "assets")
-    monkeypatch.setattr(mdm, "load_checkpoint", lambda p: {"config": {}})
-    monkeypatch.setattr(mdm, "export_checkpoint", lambda *a, **k: {"artifacts": {"onnx-int8": {"path": str(onnx)}}})
+    monkeypatch.setattr(mdm, "load_checkpoint", lambda p: {"config": {"data": {"input_size": px}}})
+    used = []
+
+    def export(ckpt, art, opts, log):
+        used.append(opts.calib_manifest)
+        Path(art).mkdir(parents=True, exist_ok=True)
+        (Path(art) / "calibration.json").write_text("{}")  # what a sampled set leaves beside the artifacts
+        return {"artifacts": {"onnx-int8": {"path": str(onnx)}}}
+
+    monkeypatch.setattr(mdm, "export_checkpoint", export)
     monkeypatch.setattr(mdm, "check_artifact", lambda *a, **k: {"passed": False, "failures": ["accuracy drop 9.00 > 1.0 points"]})
     monkeypatch.setattr(mdm, "evaluate_checkpoint", lambda *a, **k: {})
     monkeypatch.setattr(sys, "argv", ["make_default_model.py", str(tmp_path / "best.pt"), str(tmp_path)])
     with pytest.raises(SystemExit, match="fails the parity check"):
         mdm.main()
     assert not (tmp_path / "assets").exists()
+    assert used == [str(cal / "set-64px.json") if px == 64 else None]
+    assert sorted(p.name for p in cal.iterdir()) == ["set-64px.json"]  # nothing published for a failed model
