@@ -5,8 +5,8 @@ prior, accuracy and average with the prior removed (`--class-prior uniform`), th
 `eemkit eval --robustness` (accuracy at the training prior), epochs done / planned, best epoch, training
 wall time, images/s, the precision and the machine of every epoch (a run resumed over sessions may have
 changed machines; epochs from before eemkit recorded the machine say so). Then the distillation gain per
-backbone and seed, the teachers' lead (the KTN's, and the ensemble's from ensemble-teacher-test.json) over
-each same-schedule student without a teacher, and the small students' gap to the distilled ResNet-18.
+backbone and seed, the teachers' lead (the KTN's, and the recorded test scores of the ensemble and 96 px
+teachers in TEACHER_TESTS) over each same-schedule 64 px student without a teacher, and the small students' gap to the distilled ResNet-18.
 
 Then the short-schedule runs (runs/table3-student/*, runs/ablation-student/*, runs/recipe-items/*,
 runs/distill-mode/*): test scores at both priors and the regulariser's share of the gradient, and the paper's
@@ -72,9 +72,18 @@ RUNS = [
     *[(f"STSN ResNet-18 at 96 px, no distillation (seed {s})", f"runs/ferplus-student-r18-96-nodistill-s{s}",
        f"{S} ferplus-student-r18-robust-nodistill --seed {s} --input-size 96 --out runs/ferplus-student-r18-96-nodistill-s{s}")
       for s in (0, 1)],
+    # the 64 px students distilled from the teacher built on the 96 px ResNet-18 (lane targets-96)
+    *[(f"STSN ResNet-18, distilled from the 96 px teacher (seed {s})", f"runs/ferplus-student-r18-robust-t96-s{s}",
+       f"bash benchmarks/reproduce_ferplus.sh DATA targets-96; {S} ferplus-student-r18-robust --seed {s} "
+       f"--teacher runs/targets/teacher96.npz --out runs/ferplus-student-r18-robust-t96-s{s}") for s in (0, 1)],
 ]
 OUT = Path("benchmarks/results/ferplus-robust")
-ENSEMBLE_TEST = OUT / "ensemble-teacher-test.json"
+# teachers that are not run folders, scored on test by benchmarks/tta_views.py --split test --scales 0.9 (mirror-
+# averaged): the file, the name in the tables, and the row to read ("ensemble", else the one model's path)
+TEACHER_TESTS = [
+    (OUT / "ensemble-teacher-test.json", "ensemble teacher (KTN + ResNet-18 s0, mirror-averaged)"),
+    (OUT / "teacher96-test.json", "96 px teacher (ResNet-18 at 96 px s0 + the 64 px default of 940a14b, mirror-averaged)"),
+]
 SNAPSHOTS = OUT / "metrics"
 # metrics snapshots of the long runs (copied by hand before the short-run snapshots were automatic)
 EPOCH_SNAPSHOTS = {"runs/ferplus-teacher-robust": "teacher-robust.csv",
@@ -376,14 +385,15 @@ def main() -> None:
             rows.append(row(name, run, cmd, m))
     rows = carry(rows, recorded.get("rows", []))
     teacher = next((r for r in rows if r["stage"] == "teacher"), None)
-    # the ensemble teacher (KTN + the seed-0 baseline, mirror-averaged: lane targets-ensemble), scored on test by
-    # benchmarks/tta_views.py --split test (a recorded file, not a run folder)
-    ens = None
-    if ENSEMBLE_TEST.is_file():
-        e = json.loads(ENSEMBLE_TEST.read_text())
-        r = next(r for r in e["rows"] if r["model"] == "ensemble" and r["mirror"] and r["crops"] == [0.9])
-        ens = {"name": "ensemble teacher (KTN + ResNet-18 s0, mirror-averaged)", "test_accuracy": r["accuracy"],
-               "test_average": r["average"], "source": str(ENSEMBLE_TEST)}
+    # the teachers recorded as test-score files (lanes targets-ensemble and targets-96; TEACHER_TESTS)
+    recorded_teachers = []
+    for path, tname in TEACHER_TESTS:
+        if path.is_file():
+            e = json.loads(path.read_text())
+            want = "ensemble" if any(r["model"] == "ensemble" for r in e["rows"]) else e["rows"][0]["model"]
+            r = next(r for r in e["rows"] if r["model"] == want and r["mirror"] and r["crops"] == [0.9])
+            recorded_teachers.append({"name": tname, "test_accuracy": r["accuracy"], "test_average": r["average"],
+                                      "source": str(path)})
     gains, leads = [], []
     for base in (r for r in rows if r["distill"] is False):
         # a gain compares the same recipe, backbone, input side and seed, with and without a teacher
@@ -393,7 +403,8 @@ def main() -> None:
                           "gain_accuracy": d["test_accuracy"] - base["test_accuracy"],
                           "gain_average": d["test_average"] - base["test_average"],
                           "complete": d["epochs_done"] == d["epochs_planned"] and base["epochs_done"] == base["epochs_planned"]})
-        for t in (x for x in (teacher, ens) if x):
+        # every teacher here teaches 64 px students: its lead is over the 64 px baselines
+        for t in (x for x in (teacher, *recorded_teachers) if x and base["input_px"] == 64):
             leads.append({"teacher": t["name"], "over": base["name"], "seed": base["seed"], "backbone": base["backbone"],
                           "lead_accuracy": t["test_accuracy"] - base["test_accuracy"],
                           "lead_average": t["test_average"] - base["test_average"],

@@ -7,6 +7,9 @@ it teaches; this measures whether extra views (free with cached targets) would h
         runs/ferplus-student-r18-robust-nodistill-s0/best.pt [--data DIR] [--split valid|test] [--scales 0.9 ...]
         [--out FILE.json]
 
+A model is a checkpoint or an exported model (ONNX, run with its own runtime and preprocessing side): each is
+scored at its own train operating point, as `eemkit train targets` scores its teachers.
+
 Each model's epoch and valid score (from its checkpoint) are recorded with the rows. Rows with the face alone
 (no mirror) are given for the training crop, so an ensemble's gain and mirror averaging's gain are told apart.
 """
@@ -15,19 +18,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from eemkit.artifact import Checkpoint
-from eemkit.data.datasets import load_split
+from eemkit.formats import RUNTIME_SUFFIXES
+from eemkit.data.datasets import load_split, split_reader
 from eemkit.data.preprocess import PreprocessSpec
 from eemkit.hostinfo import cpu_summary
 from eemkit.io_utils import atomic_write_text
 from eemkit.metrics import classification_metrics
-from eemkit.priors import prior_shift
+from eemkit.runtime import open_runner
 from eemkit.train import teacher_cache
+from eemkit.train.targets import train_point
 
 SCALES = (0.9, 1.0, 0.82)
 SETS = ((0.9,), (0.9, 1.0), (0.9, 0.82), (0.9, 1.0, 0.82))
@@ -44,15 +51,28 @@ def main() -> None:
     a = ap.parse_args()
     if 0.9 not in a.scales or not set(a.scales) <= set(SCALES):
         ap.error(f"--scales must include 0.9 and be drawn from {SCALES}")
+    exported = [p for p in a.ckpts if p.suffix.lower() not in RUNTIME_SUFFIXES["torch"]]
+    if exported and a.scales != [0.9]:
+        ap.error(f"{exported[0]} is an exported model: it runs at its own crop only; give --scales 0.9")
     sets = [c for c in SETS if set(c) <= set(a.scales)]
     torch.set_num_threads(1)
-    views, valid = {}, None
-    for cp in a.scales:
-        valid = load_split(a.data, "ferplus", a.split, PreprocessSpec.for_input(64, cp, "gray"), "majority")
-        for p in a.ckpts:
-            t = teacher_cache.from_path(p, valid.images, valid.names, valid.labels, batch=256, threads=1)
-            s = prior_shift(Checkpoint.load(p).meta(), "train")
-            views[(str(p), cp)] = teacher_cache.TeacherTargets(s.apply(t.plain), s.apply(t.mirrored), t.classes, t.source)
+    views = {}
+    # the labels and names; each model reads the faces at its own input side (and, for a checkpoint, at each crop
+    # scale: its input side / scale, centre-cropped to its input side, so 1.0 is the whole face)
+    valid = load_split(a.data, "ferplus", a.split, PreprocessSpec.for_input(64, 0.9, "gray"), "majority")
+    read_at = split_reader(a.data, "ferplus", a.split, valid.names)
+    for p in a.ckpts:
+        s = train_point(p, open_runner)
+        for cp in a.scales:
+            if p in exported:
+                t = teacher_cache.from_path(p, valid.images, valid.names, valid.labels, batch=256, threads=1,
+                                            open_artifact=open_runner, read_at=read_at)
+            else:
+                model, spec = teacher_cache.load_frozen_teacher(p, valid.labels, lambda _m: None)
+                at = replace(spec, resize_size=int(math.ceil(spec.input_size / cp)))
+                t = teacher_cache.from_model(model, at, valid.labels.fine, read_at(at), str(p), batch=256)
+            views[(str(p), cp)] = (teacher_cache.TeacherTargets(s.apply(t.plain), s.apply(t.mirrored), t.classes, t.source)
+                                   if s else t)
     rows = []
     for name, members in [(str(p), [str(p)]) for p in a.ckpts] + [("ensemble", [str(p) for p in a.ckpts])]:
         for crops, mirror in [((0.9,), False)] + [(c, True) for c in sets]:
@@ -67,6 +87,9 @@ def main() -> None:
     if a.out:
         models = {}
         for p in a.ckpts:
+            if p.suffix.lower() not in RUNTIME_SUFFIXES["torch"]:
+                models[str(p)] = {"exported": True}
+                continue
             best = Checkpoint.load(p).payload.get("best") or {}
             models[str(p)] = {"epoch": best.get("epoch"), "val_accuracy": best.get("val_accuracy"),
                               "val_average": best.get("val_average")}

@@ -65,8 +65,8 @@ def test_combine_refuses_mismatched_teachers():
         teacher_cache.combine([_targets(0), _targets(1, n=4)])
 
 
-def _teacher(data, out):
-    cfg = resolve_config(None, [{"stage": "teacher", "out": str(out), "data": {"path": str(data), "input_size": 32},
+def _teacher(data, out, input_size=32):
+    cfg = resolve_config(None, [{"stage": "teacher", "out": str(out), "data": {"path": str(data), "input_size": input_size},
                                  "loss": {"loss": "ce"},
                                  "optim": {"epochs": 1, "batch_size": 8, "max_steps_per_epoch": 2, "probe_every": 0,
                                            "precision": "fp32"}}])
@@ -173,6 +173,52 @@ def test_the_written_file_holds_each_image_s_combined_target(ferplus_slice, tmp_
 
     want = classification_metrics(valid.fine, v1.plain["fine_logits"].astype(np.float32), valid.labels.fine)["accuracy"]
     assert res.valid[0]["accuracy"] == pytest.approx(want, abs=0.01)
+
+
+def test_a_teacher_of_another_input_side_reads_the_faces_at_its_own_side(ferplus_slice, tmp_path):
+    """A 48 px teacher of a 32 px student sees each face read from the source at 48 px, not the student's
+    prepared 32 px image resized (two interpolations): in the file and in its valid score."""
+    from eemkit.data.datasets import load_split
+    from eemkit.data.preprocess import PreprocessSpec
+    from eemkit.metrics import classification_metrics
+    from eemkit.train.targets import make_targets
+
+    t = _teacher(ferplus_slice, tmp_path / "t48", input_size=48)
+    res = make_targets(_student_cfg(ferplus_slice, tmp_path / "s", t), [t], tmp_path / "t.npz")
+    model, spec = teacher_cache.load_frozen_teacher(t, load_split(ferplus_slice, "ferplus", "valid",
+                                                                  PreprocessSpec.for_input(32)).labels, print)
+    assert spec.input_size == 48
+    train48 = load_split(ferplus_slice, "ferplus", "train", spec)
+    want = teacher_cache.from_model(model, spec, train48.labels.fine, train48.images, "t").plain["fine_logits"]
+    got = teacher_cache.load_teacher_outputs(res.path, train48.names).plain["fine_logits"]
+    assert np.allclose(got.astype(np.float32), want.astype(np.float32), atol=1e-2)
+    train32 = load_split(ferplus_slice, "ferplus", "train", PreprocessSpec.for_input(32))
+    resized = teacher_cache.from_path(t, train32.images, train32.names, train32.labels).plain["fine_logits"]
+    assert not np.allclose(resized.astype(np.float32), want.astype(np.float32), atol=1e-2)  # what the reader avoids
+    valid48 = load_split(ferplus_slice, "ferplus", "valid", spec)
+    v = teacher_cache.from_model(model, spec, valid48.labels.fine, valid48.images, "t").plain["fine_logits"]
+    assert res.valid[0]["accuracy"] == pytest.approx(
+        classification_metrics(valid48.fine, v.astype(np.float32), valid48.labels.fine)["accuracy"], abs=0.01)
+    # and so does a checkpoint teacher whose outputs a student run caches itself (loss.teacher_outputs=cached)
+    cfg = _student_cfg(ferplus_slice, tmp_path / "run", t, teacher_outputs="cached", teacher_mirror=False)
+    train(cfg)
+    kept = tmp_path / "run" / "teacher-targets.npz"
+    in_run = teacher_cache.load_teacher_outputs(kept, train48.names[:3]).plain["fine_logits"]
+    assert np.allclose(in_run.astype(np.float32), want[:3].astype(np.float32), atol=1e-2)
+
+
+def test_split_reader_gives_the_named_images_in_their_order(ferplus_slice):
+    from eemkit.data.datasets import load_split, split_reader
+    from eemkit.data.preprocess import PreprocessSpec
+
+    spec = PreprocessSpec.for_input(48)
+    full = load_split(ferplus_slice, "ferplus", "train", spec)
+    some = list(reversed(full.names[1:6]))
+    read = split_reader(ferplus_slice, "ferplus", "train", some)
+    assert np.array_equal(read(spec), full.images[[full.names.index(n) for n in some]])
+    assert read(spec) is read(spec)  # read once per spec
+    with pytest.raises(UsageError, match="no longer in"):
+        split_reader(ferplus_slice, "ferplus", "train", ["not-an-image.png"])(spec)
 
 
 def test_online_teacher_mirror_averages_the_left_right_mirror():

@@ -19,7 +19,7 @@ import numpy as np
 
 from eemkit.artifact import Checkpoint
 from eemkit.config import TrainConfig
-from eemkit.data.datasets import ImageSet, available_splits, load_split
+from eemkit.data.datasets import ImageSet, available_splits, load_split, split_reader
 from eemkit.data.preprocess import PreprocessSpec
 from eemkit.errors import UsageError
 from eemkit.formats import RUNTIME_SUFFIXES
@@ -60,7 +60,7 @@ def _score(targets: teacher_cache.TeacherTargets, data: ImageSet, shift: PriorSh
     return {k: round(float(m[k]), 2) for k in ("accuracy", "average", "coarse_accuracy")}
 
 
-def _train_point(path: Path, open_artifact: Callable[..., Any] | None) -> PriorShift | None:
+def train_point(path: Path, open_artifact: Callable[..., Any] | None) -> PriorShift | None:
     """The train operating point of a checkpoint or exported teacher (None for saved outputs)."""
     if path.suffix.lower() == ".npz":
         return None
@@ -118,12 +118,17 @@ def make_targets(cfg: TrainConfig, teachers: list[str | Path], out: str | Path |
     threads = cfg.optim.threads or None
     per_train, rows = [], []
     per_valid: list[teacher_cache.TeacherTargets | None] = []
+    # a teacher of another input side reads the images again from the source at its own side
+    read_at = {"train": split_reader(d.path, d.format, "train", train_set.names, d.label_mode, d.skip_bad, d.limit)
+               if train_set is not None else None,
+               "valid": split_reader(d.path, d.format, "valid", valid_set.names, "majority", d.skip_bad, d.valid_limit)
+               if valid_set is not None else None}
     for i, t in enumerate(paths):
         def kw(split: str) -> dict[str, Any]:
             name = f"teacher {i + 1}/{len(paths)}, {split}"
             tick = (lambda done, total: progress(name, done, total)) if progress else None
             return dict(batch=cfg.optim.eval_batch, threads=threads, open_artifact=open_artifact, note=reporter.message,
-                        progress=tick)
+                        progress=tick, read_at=read_at[split])
 
         if train_set is not None:
             per_train.append(teacher_cache.from_path(t, train_set.images, train_set.names, labels, **kw("train")))
@@ -131,7 +136,7 @@ def make_targets(cfg: TrainConfig, teachers: list[str | Path], out: str | Path |
         if valid_set is not None and t.suffix.lower() != ".npz":
             v = teacher_cache.combine([teacher_cache.from_path(t, valid_set.images, valid_set.names, labels, **kw("valid"))],
                                       mirror=mirror)
-            rows.append({"name": str(t), **_score(v, valid_set, _train_point(t, open_artifact))})
+            rows.append({"name": str(t), **_score(v, valid_set, train_point(t, open_artifact))})
         elif valid_set is not None:
             rows.append({"name": str(t)})  # saved outputs hold the training images only
         per_valid.append(v)
@@ -147,7 +152,7 @@ def make_targets(cfg: TrainConfig, teachers: list[str | Path], out: str | Path |
     if valid_set is not None and len(paths) > 1:
         name = "combined" + (" (mirror-averaged)" if mirror else "")
         if all(v is not None for v in per_valid):
-            shifts = [_train_point(t, open_artifact) for t in paths]
+            shifts = [train_point(t, open_artifact) for t in paths]
             # each teacher at its own train point (they may differ in logit adjustment), then the mean
             shifted = [teacher_cache.TeacherTargets(s.apply(v.plain) if s else v.plain, v.mirrored, v.classes, v.source)
                        for v, s in zip(per_valid, shifts)]

@@ -58,10 +58,19 @@ class TeacherTargets:
                 for k in self.plain}
 
 
-def _rescale(images: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
-    """Prepared uint8 (N, R, R, C) at one spec -> the same images prepared for another spec."""
+ReadAt = Callable[[PreprocessSpec], np.ndarray]
+
+
+def _rescale(images: np.ndarray, spec: PreprocessSpec, read_at: ReadAt | None = None) -> np.ndarray:
+    """Prepared uint8 (N, R, R, C) at one spec -> the same images prepared for another spec: read again from
+    the source with `read_at` (data.datasets.split_reader) where given, else resized from the prepared ones."""
     if images.shape[1] == spec.resize_size and images.shape[3] == spec.channels:
         return images
+    if read_at is not None:
+        imgs = read_at(spec)
+        if len(imgs) != len(images):
+            raise UsageError(f"read {len(imgs)} images at {spec.input_size} px for {len(images)} prepared ones")
+        return imgs
     return prepare_images(list(images), spec)
 
 
@@ -81,21 +90,23 @@ def _torch_outputs(model: torch.nn.Module, images: np.ndarray, spec: PreprocessS
 
 
 def from_model(model: torch.nn.Module, spec: PreprocessSpec, classes: tuple[str, ...], images: np.ndarray,
-               source: str, batch: int = 256, progress: Callable[[int, int], None] | None = None) -> TeacherTargets:
-    """Run a PyTorch teacher (eval mode, FP32) over prepared training images and their mirrors."""
-    imgs = _rescale(images, spec)
+               source: str, batch: int = 256, progress: Callable[[int, int], None] | None = None,
+               read_at: ReadAt | None = None) -> TeacherTargets:
+    """Run a PyTorch teacher (eval mode, FP32) over prepared training images and their mirrors (the images
+    read again at the teacher's own spec by `read_at` where it differs and `read_at` is given)."""
+    imgs = _rescale(images, spec, read_at)
     plain = _torch_outputs(model, imgs, spec, batch, progress)
     mirrored = _torch_outputs(model, np.ascontiguousarray(imgs[:, :, ::-1, :]), spec, batch, progress)
     return TeacherTargets(plain, mirrored, tuple(classes), source)
 
 
 def from_artifact(path: str | Path, images: np.ndarray, open_artifact: Callable[..., Any], threads: int | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> TeacherTargets:
+                  progress: Callable[[int, int], None] | None = None, read_at: ReadAt | None = None) -> TeacherTargets:
     """Run an exported teacher (ONNX, engine) over prepared training images and their mirrors.
 
     open_artifact: the runtime's `open_runner` (passed in: training sits below the runtime layer)."""
     with open_artifact(path, threads=threads) as runner:
-        imgs = _rescale(images, runner.spec)
+        imgs = _rescale(images, runner.spec, read_at)
         res = []
         for arr in (imgs, np.ascontiguousarray(imgs[:, :, ::-1, :])):
             o = runner.infer_prepared(arr, raw=True)  # raw logits, as from_model gives a checkpoint's
@@ -123,8 +134,10 @@ def load_frozen_teacher(path: str | Path, labels: LabelSpace,
 def from_path(path: str | Path, images: np.ndarray, names: list[str], labels: LabelSpace, *,
               device: torch.device | str = "cpu", batch: int = 256, threads: int | None = None,
               open_artifact: Callable[..., Any] | None = None, note: Callable[[str], None] = lambda _m: None,
-              progress: Callable[[int, int], None] | None = None) -> TeacherTargets:
+              progress: Callable[[int, int], None] | None = None, read_at: ReadAt | None = None) -> TeacherTargets:
     """The targets of any teacher eemkit can run, on prepared training images (N, R, R, C) named `names`.
+    A teacher of another input side sees the images read again from the source by `read_at` (a
+    data.datasets.split_reader of the same images) where given, else the prepared images resized.
 
     path: a checkpoint (.pt/.pth/.ckpt), saved outputs (.npz) or an exported model (anything else,
     opened with `open_artifact`, the runtime's open_runner). Raises UsageError for a missing file,
@@ -139,12 +152,12 @@ def from_path(path: str | Path, images: np.ndarray, names: list[str], labels: La
         targets = load_teacher_outputs(path, names)
     elif suffix in RUNTIME_SUFFIXES["torch"]:
         model, spec = load_frozen_teacher(path, labels, note)
-        targets = from_model(model.to(device), spec, labels.fine, images, str(path), batch, progress)
+        targets = from_model(model.to(device), spec, labels.fine, images, str(path), batch, progress, read_at)
     else:
         if open_artifact is None:
             raise UsageError(f"teacher {path} is an exported model: pass open_artifact=eemkit.runtime.open_runner "
                              "(the CLI and the pipeline do)")
-        targets = from_artifact(path, images, open_artifact, threads=threads, progress=progress)
+        targets = from_artifact(path, images, open_artifact, threads=threads, progress=progress, read_at=read_at)
     check_classes(targets, labels)
     if len(targets) != len(images):
         raise UsageError(f"teacher outputs cover {len(targets)} images but the training set has {len(images)}")

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from eemkit.config import TrainConfig
-from eemkit.data.datasets import ImageSet
+from eemkit.data.datasets import ImageSet, split_reader
 from eemkit.data.preprocess import PreprocessSpec
 from eemkit.errors import EemkitError, UsageError
 from eemkit.formats import RUNTIME_SUFFIXES
@@ -66,7 +66,7 @@ def _cache_key(cfg: TrainConfig, train_set: ImageSet) -> dict:
     st = Path(cfg.teacher).stat()
     names = hashlib.sha256("\n".join(train_set.names).encode()).hexdigest()
     data = {k: getattr(cfg.data, k) for k in ("format", "label_mode", "input_size", "crop_pct", "color")}
-    return {"format": 1, "teacher": str(Path(cfg.teacher).resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+    return {"format": 2, "teacher": str(Path(cfg.teacher).resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
             "mirror": cfg.loss.teacher_mirror, "names_sha256": names,
             "data": {"path": str(Path(cfg.data.path).resolve()), **data}}
 
@@ -98,9 +98,11 @@ def teacher_targets(cfg: TrainConfig, train_set: ImageSet, labels: LabelSpace, c
             reporter.message(f"reused the teacher's outputs kept in {cache} ({len(train_set)} training images and their "
                              f"mirrors{avg}; the teacher file is unchanged)")
             return targets
+    d = cfg.data  # a teacher of another input side reads the training images again from the source at its side
+    read_at = split_reader(d.path, d.format, "train", train_set.names, d.label_mode, d.skip_bad, d.limit)
     targets = teacher_cache.from_path(cfg.teacher, train_set.images, train_set.names, labels, device=ctx.device,
                                       batch=cfg.optim.eval_batch, threads=cfg.optim.threads or None,
-                                      open_artifact=open_artifact, note=reporter.message)
+                                      open_artifact=open_artifact, note=reporter.message, read_at=read_at)
     if cfg.loss.teacher_mirror:
         targets = teacher_cache.combine([targets], mirror=True)
     if cache is not None and key is not None and ctx.is_main:
