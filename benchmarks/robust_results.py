@@ -78,8 +78,8 @@ RUNS = [
        f"--teacher runs/targets/teacher96.npz --out runs/ferplus-student-r18-robust-t96-s{s}") for s in (0, 1)],
 ]
 OUT = Path("benchmarks/results/ferplus-robust")
-# teachers that are not run folders, scored on test by benchmarks/tta_views.py --split test --scales 0.9 (mirror-
-# averaged): the file, the name in the tables, and the row to read ("ensemble", else the one model's path)
+# teachers that are not run folders, scored on test by benchmarks/tta_views.py --split test --scales 0.9: the file
+# and the name in the tables; its row "ensemble" (the mean of its models; one model's own row for one), mirror-averaged
 TEACHER_TESTS = [
     (OUT / "ensemble-teacher-test.json", "ensemble teacher (KTN + ResNet-18 s0, mirror-averaged)"),
     (OUT / "teacher96-test.json", "96 px teacher (ResNet-18 at 96 px s0 + the 64 px default of 940a14b, mirror-averaged)"),
@@ -390,8 +390,7 @@ def main() -> None:
     for path, tname in TEACHER_TESTS:
         if path.is_file():
             e = json.loads(path.read_text())
-            want = "ensemble" if any(r["model"] == "ensemble" for r in e["rows"]) else e["rows"][0]["model"]
-            r = next(r for r in e["rows"] if r["model"] == want and r["mirror"] and r["crops"] == [0.9])
+            r = next(r for r in e["rows"] if r["model"] == "ensemble" and r["mirror"] and r["crops"] == [0.9])
             recorded_teachers.append({"name": tname, "test_accuracy": r["accuracy"], "test_average": r["average"],
                                       "source": str(path)})
     gains, leads = [], []

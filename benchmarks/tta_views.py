@@ -10,7 +10,8 @@ it teaches; this measures whether extra views (free with cached targets) would h
 A model is a checkpoint or an exported model (ONNX, run with its own runtime and preprocessing side): each is
 scored at its own train operating point, as `eemkit train targets` scores its teachers.
 
-Each model's epoch and valid score (from its checkpoint) are recorded with the rows. Rows with the face alone
+Each checkpoint's epoch and valid score (from the checkpoint) are recorded with the rows; an exported model is
+recorded as exported. Rows with the face alone
 (no mirror) are given for the training crop, so an ensemble's gain and mirror averaging's gain are told apart.
 """
 
@@ -63,13 +64,13 @@ def main() -> None:
     read_at = split_reader(a.data, "ferplus", a.split, valid.names)
     for p in a.ckpts:
         s = train_point(p, open_runner)
+        model, spec = (None, None) if p in exported else teacher_cache.load_frozen_teacher(p, valid.labels, lambda _m: None)
         for cp in a.scales:
-            if p in exported:
+            if model is None:
                 t = teacher_cache.from_path(p, valid.images, valid.names, valid.labels, batch=256, threads=1,
                                             open_artifact=open_runner, read_at=read_at)
-            else:
-                model, spec = teacher_cache.load_frozen_teacher(p, valid.labels, lambda _m: None)
-                at = replace(spec, resize_size=int(math.ceil(spec.input_size / cp)))
+            else:  # 0.9 is the training crop (the model's own spec); the others its input side / scale
+                at = spec if cp == 0.9 else replace(spec, resize_size=int(math.ceil(spec.input_size / cp)))
                 t = teacher_cache.from_model(model, at, valid.labels.fine, read_at(at), str(p), batch=256)
             views[(str(p), cp)] = (teacher_cache.TeacherTargets(s.apply(t.plain), s.apply(t.mirrored), t.classes, t.source)
                                    if s else t)

@@ -207,6 +207,30 @@ def test_a_teacher_of_another_input_side_reads_the_faces_at_its_own_side(ferplus
     assert np.allclose(in_run.astype(np.float32), want[:3].astype(np.float32), atol=1e-2)
 
 
+def test_an_exported_teacher_of_another_side_reads_at_its_side_and_a_same_side_one_reads_nothing(ferplus_slice, tmp_path):
+    from eemkit.data.datasets import load_split, split_reader
+    from eemkit.data.preprocess import PreprocessSpec
+    from eemkit.export.api import ExportOptions, export_checkpoint
+    from eemkit.runtime import open_runner
+
+    t48 = _teacher(ferplus_slice, tmp_path / "t48", input_size=48)
+    onnx = export_checkpoint(t48, tmp_path / "exp", ExportOptions())["artifacts"]["onnx"]["path"]
+    train32 = load_split(ferplus_slice, "ferplus", "train", PreprocessSpec.for_input(32))
+    read = split_reader(ferplus_slice, "ferplus", "train", train32.names)
+    got = teacher_cache.from_path(onnx, train32.images, train32.names, train32.labels, open_artifact=open_runner,
+                                  read_at=read).plain["fine_logits"]
+    with open_runner(onnx) as r:
+        want = r.infer_prepared(load_split(ferplus_slice, "ferplus", "train", r.spec).images, raw=True)["fine_logits"]
+    assert np.allclose(got.astype(np.float32), want, atol=1e-2)
+
+    def never(spec):
+        raise AssertionError(f"a same-side teacher read the split again at {spec.resize_size} px")
+
+    t32 = _teacher(ferplus_slice, tmp_path / "t32")
+    same = teacher_cache.from_path(t32, train32.images, train32.names, train32.labels, read_at=never)
+    assert len(same) == len(train32)
+
+
 def test_split_reader_gives_the_named_images_in_their_order(ferplus_slice):
     from eemkit.data.datasets import load_split, split_reader
     from eemkit.data.preprocess import PreprocessSpec
@@ -216,7 +240,9 @@ def test_split_reader_gives_the_named_images_in_their_order(ferplus_slice):
     some = list(reversed(full.names[1:6]))
     read = split_reader(ferplus_slice, "ferplus", "train", some)
     assert np.array_equal(read(spec), full.images[[full.names.index(n) for n in some]])
-    assert read(spec) is read(spec)  # read once per spec
+    assert read(spec) is read(spec)  # the side read last is kept
+    other = PreprocessSpec.for_input(32)
+    assert read(other).shape[1] == other.resize_size and read(spec).shape[1] == spec.resize_size
     with pytest.raises(UsageError, match="no longer in"):
         split_reader(ferplus_slice, "ferplus", "train", ["not-an-image.png"])(spec)
 

@@ -6,7 +6,8 @@ affectnet7 (AffectNet CSV manifests, 8 or 7 classes), fer2013 (fer2013.csv with 
 
 Indexing (`index_split`) reads only labels and checks that listed files exist; loading
 (`load_split`) decodes every image once, resizes it with the shared preprocess and holds the split in
-memory as one uint8 array, so training on 2 cores is not starved by image decoding.
+memory as one uint8 array, so training on 2 cores is not starved by image decoding. A model of another
+input side (a teacher) reads the same images again at its own side (`split_reader`).
 """
 
 from __future__ import annotations
@@ -339,17 +340,22 @@ def load_split(
 
 
 def split_reader(root: str | Path, fmt: str, split: str, names: list[str], label_mode: str = "majority",
-                 skip_bad: bool = False, limit: int | None = None) -> Callable[[PreprocessSpec], np.ndarray]:
+                 skip_bad: bool = False, limit: int | None = None,
+                 log: Callable[[str], None] | None = None) -> Callable[[PreprocessSpec], np.ndarray]:
     """The images `names` of one split, read again from the source and prepared at another spec (a model of
     another input side, e.g. a 96 px teacher for a 64 px student): sharper than resizing images already
-    prepared at the first spec, which interpolates twice. Each spec is read once (kept by the reader).
-    The reader raises UsageError when the source no longer holds one of the names."""
+    prepared at the first spec, which interpolates twice. The reader keeps the last side it read (asked
+    again for it, it reads nothing; asked for another, it lets the first go), and raises UsageError when
+    the source no longer holds one of the names."""
     kept: dict[tuple[int, int], np.ndarray] = {}
 
     def read(spec: PreprocessSpec) -> np.ndarray:
         key = (spec.resize_size, spec.channels)
         if key not in kept:
-            s = load_split(root, fmt, split, spec, label_mode, skip_bad, limit)
+            kept.clear()
+            if log:
+                log(f"reading the {split} split again at {spec.resize_size} px for a model of that side")
+            s = load_split(root, fmt, split, spec, label_mode, skip_bad, limit, log=log)
             at = {n: i for i, n in enumerate(s.names)}
             missing = [n for n in names if n not in at]
             if missing:

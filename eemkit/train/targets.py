@@ -119,10 +119,10 @@ def make_targets(cfg: TrainConfig, teachers: list[str | Path], out: str | Path |
     per_train, rows = [], []
     per_valid: list[teacher_cache.TeacherTargets | None] = []
     # a teacher of another input side reads the images again from the source at its own side
-    read_at = {"train": split_reader(d.path, d.format, "train", train_set.names, d.label_mode, d.skip_bad, d.limit)
-               if train_set is not None else None,
-               "valid": split_reader(d.path, d.format, "valid", valid_set.names, "majority", d.skip_bad, d.valid_limit)
-               if valid_set is not None else None}
+    read_at = {"train": split_reader(d.path, d.format, "train", train_set.names, d.label_mode, d.skip_bad, d.limit,
+                                     log=reporter.message) if train_set is not None else None,
+               "valid": split_reader(d.path, d.format, "valid", valid_set.names, "majority", d.skip_bad, d.valid_limit,
+                                     log=reporter.message) if valid_set is not None else None}
     for i, t in enumerate(paths):
         def kw(split: str) -> dict[str, Any]:
             name = f"teacher {i + 1}/{len(paths)}, {split}"

@@ -69,7 +69,7 @@ def _rescale(images: np.ndarray, spec: PreprocessSpec, read_at: ReadAt | None = 
     if read_at is not None:
         imgs = read_at(spec)
         if len(imgs) != len(images):
-            raise UsageError(f"read {len(imgs)} images at {spec.input_size} px for {len(images)} prepared ones")
+            raise UsageError(f"read {len(imgs)} images at {spec.resize_size} px for {len(images)} prepared ones")
         return imgs
     return prepare_images(list(images), spec)
 
@@ -102,7 +102,8 @@ def from_model(model: torch.nn.Module, spec: PreprocessSpec, classes: tuple[str,
 
 def from_artifact(path: str | Path, images: np.ndarray, open_artifact: Callable[..., Any], threads: int | None = None,
                   progress: Callable[[int, int], None] | None = None, read_at: ReadAt | None = None) -> TeacherTargets:
-    """Run an exported teacher (ONNX, engine) over prepared training images and their mirrors.
+    """Run an exported teacher (ONNX, engine) over prepared training images and their mirrors (the images
+    read again at the teacher's own spec by `read_at` where it differs and `read_at` is given).
 
     open_artifact: the runtime's `open_runner` (passed in: training sits below the runtime layer)."""
     with open_artifact(path, threads=threads) as runner:

@@ -99,7 +99,8 @@ def teacher_targets(cfg: TrainConfig, train_set: ImageSet, labels: LabelSpace, c
                              f"mirrors{avg}; the teacher file is unchanged)")
             return targets
     d = cfg.data  # a teacher of another input side reads the training images again from the source at its side
-    read_at = split_reader(d.path, d.format, "train", train_set.names, d.label_mode, d.skip_bad, d.limit)
+    read_at = split_reader(d.path, d.format, "train", train_set.names, d.label_mode, d.skip_bad, d.limit,
+                           log=reporter.message)
     targets = teacher_cache.from_path(cfg.teacher, train_set.images, train_set.names, labels, device=ctx.device,
                                       batch=cfg.optim.eval_batch, threads=cfg.optim.threads or None,
                                       open_artifact=open_artifact, note=reporter.message, read_at=read_at)
