@@ -82,7 +82,7 @@ OUT = Path("benchmarks/results/ferplus-robust")
 # and the name in the tables; its row "ensemble" (the mean of its models; one model's own row for one), mirror-averaged
 TEACHER_TESTS = [
     (OUT / "ensemble-teacher-test.json", "ensemble teacher (KTN + ResNet-18 s0, mirror-averaged)"),
-    (OUT / "teacher96-test.json", "96 px teacher (ResNet-18 at 96 px s0 + the 64 px default of 940a14b, mirror-averaged)"),
+    (OUT / "teacher96-test.json", "96 px teacher (ResNet-18 at 96 px, seed 0, mirror-averaged)"),
 ]
 SNAPSHOTS = OUT / "metrics"
 # metrics snapshots of the long runs (copied by hand before the short-run snapshots were automatic)
@@ -402,8 +402,8 @@ def main() -> None:
                           "gain_accuracy": d["test_accuracy"] - base["test_accuracy"],
                           "gain_average": d["test_average"] - base["test_average"],
                           "complete": d["epochs_done"] == d["epochs_planned"] and base["epochs_done"] == base["epochs_planned"]})
-        # every teacher here teaches 64 px students: its lead is over the 64 px baselines
-        for t in (x for x in (teacher, *recorded_teachers) if x and base["input_px"] == 64):
+        # every teacher here teaches 64 px students of the robust recipe: its lead is over those baselines
+        for t in (x for x in (teacher, *recorded_teachers) if x and base["input_px"] == 64 and base.get("recipe", "robust") == "robust"):
             leads.append({"teacher": t["name"], "over": base["name"], "seed": base["seed"], "backbone": base["backbone"],
                           "lead_accuracy": t["test_accuracy"] - base["test_accuracy"],
                           "lead_average": t["test_average"] - base["test_average"],
