@@ -232,3 +232,11 @@ for seed in 0 1; do
       --teacher runs/targets/teacher96.npz
   fi
 done
+# Self-distillation at 96 px (a candidate for the default model, not a distillation comparison of issue 12: the
+# teacher is the student's own architecture and side, so it does not lead the same-schedule student by 1.5): the
+# 96 px ResNet-18 of seed 0 taught by the mirror-averaged 96 px network of r18-96-nodistill-s0 (the robust preset's
+# teacher_mirror), against r18-96-nodistill-s0 itself as its baseline.
+if [ "$LANE" = r18-96-t96-s0 ]; then
+  run runs/ferplus-student-r18-96-t96-s0 student --preset ferplus-student-r18-robust --seed 0 --input-size 96 \
+    --teacher runs/ferplus-student-r18-96-nodistill-s0/best.pt
+fi
