@@ -119,10 +119,9 @@ class TrainConfig:
         return _build(cls, d, "")
 
 
-# keys that may change between a run and its --resume: where the run lives and how it is executed (the device,
-# precision and CPU threads change rounding, not what is trained), never what it learns
+# keys that may change between a run and its --resume without breaking exactness
 RESUME_MUTABLE = {"out", "optim.epochs", "data.path", "data.skip_bad", "teacher", "optim.eval_batch", "optim.device",
-                  "optim.precision", "optim.threads"}
+                  "optim.precision"}
 
 _SECTIONS = {"data": DataConfig, "model": ModelConfig, "loss": LossConfig, "optim": OptimConfig}
 

@@ -133,9 +133,6 @@ def test_resume_with_changed_config_names_keys(ferplus_slice, tmp_path):
         train(_cfg(ferplus_slice, tmp_path / "r", stage="student", lr=0.5), resume=True)
     with pytest.raises(UsageError, match="exists"):
         train(_cfg(ferplus_slice, tmp_path / "r", stage="student"))
-    # how many CPU threads run it is not part of what is trained: a resume may change it
-    resumed = train(_cfg(ferplus_slice, tmp_path / "r", stage="student", epochs=2, threads=1), resume=True)
-    assert [r["epoch"] for r in resumed.history] == [1, 2]
 
 
 def test_teacher_with_other_classes_is_refused(ferplus_slice, tmp_path, tiny_student):
