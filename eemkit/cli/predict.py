@@ -28,7 +28,8 @@ def predict(
     json_out: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
     csv_out: Annotated[Optional[Path], typer.Option("--csv", help="Write one CSV row per face.")] = None,
     annotate: Annotated[Optional[Path], typer.Option("--annotate", help="Write annotated images/videos to this folder.")] = None,
-    margin: Annotated[float, typer.Option("--margin", min=0.0, max=1.0, help="Margin around the face box (fraction of its side).")] = 0.15,
+    margin: Annotated[Optional[float], typer.Option("--margin", min=0.0, max=1.0, help="Margin around the face box (fraction of its side; "
+                                                   "default: the detector's own, haar 0.05, centerface 0).")] = None,
     threads: Annotated[Optional[int], typer.Option("--threads", min=1, help=THREADS_HELP)] = None,
     class_prior: Annotated[str, typer.Option("--class-prior", help="Operating point: train (the training set's class "
                                              "prior) | uniform (prior removed) | uniform:S (share S in [0, 1] of it removed) | a JSON file {class: weight}.")] = "train",

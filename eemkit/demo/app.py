@@ -14,7 +14,7 @@ from eemkit.demo.outputs import annotated_names, write_image, write_records_csv
 from eemkit.demo.pipeline import FramePipeline, draw
 from eemkit.errors import EemkitError, UsageError
 from eemkit.priors import prior_file
-from eemkit.runtime.faces import create_detector
+from eemkit.runtime.faces import create_detector, detector_margin
 
 IMAGE_EXTS = set(io_utils.IMAGE_EXTS)
 VIDEO_EXTS = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
@@ -69,15 +69,17 @@ def _read_image(path: Path) -> np.ndarray:
 
 
 def predict(model: str | Path | None, inputs: list[str | Path], annotate_dir: str | Path | None = None,
-            threads: int | None = None, margin: float = 0.15, log: Callable[[str], None] = lambda s: None,
+            threads: int | None = None, margin: float | None = None, log: Callable[[str], None] = lambda s: None,
             class_prior: str | Path = "train", crops: bool = False, device: str = "cpu",
             csv_path: str | Path | None = None, detector: str | None = None, detector_model: str | Path | None = None) -> dict:
     """Detect every face in images / videos and classify it. Returns {"model", "class_prior" (its name),
     "records", "no_face", "unreadable"}: one record per face and frame (file, frame, box, track, labels, both probability
     vectors); a file that cannot be read is reported in "unreadable" and the others go on.
-    `crops`: the inputs are already face crops (no detection, no margin). `class_prior`: the operating
+    `crops`: the inputs are already face crops (no detection, no margin). `margin`: the crop margin around each
+    face box (None: the detector's own, eemkit.runtime.faces.detector_margin). `class_prior`: the operating
     point (train | uniform | uniform:S | JSON file, see eemkit.priors). `detector` / `detector_model`: the face
     detector (eemkit.runtime.faces.create_detector; default auto: CenterFace where its model is found, else Haar); UsageError together with `crops`.
+    The result also names the detector used and the crop margin.
 
     Output paths and the detector are checked before any inference (UsageError); EemkitError when no input
     could be read.
@@ -102,7 +104,7 @@ def predict(model: str | Path | None, inputs: list[str | Path], annotate_dir: st
     records, no_face, unreadable = [], [], []
     with open_runner(resolve_model(model), device=device, threads=threads) as runner:
         runner.set_class_prior(class_prior)
-        margin = 0.0 if crops else margin
+        margin = 0.0 if crops else detector_margin(face_detector, margin)
         for f in files:
             dst = out_dir / names[f] if out_dir else None
             try:
@@ -123,7 +125,8 @@ def predict(model: str | Path | None, inputs: list[str | Path], annotate_dir: st
         raise EemkitError(f"none of the {len(files)} inputs could be read; first: {unreadable[0]['reason']}")
     if csv_path is not None:
         write_records_csv(records, csv_path)
-    return {"model": model_name, "class_prior": prior_name, "records": records, "no_face": no_face, "unreadable": unreadable}
+    return {"model": model_name, "class_prior": prior_name, "detector": getattr(face_detector, "name", type(face_detector).__name__),
+            "margin": margin, "records": records, "no_face": no_face, "unreadable": unreadable}
 
 
 def _predict_image(f: Path, pipe: FramePipeline, dst: Path | None) -> list[dict]:
@@ -217,12 +220,13 @@ def run_demo(model: str | Path | None, source: str, headless: bool = False, outp
              records_path: str | Path | None = None, max_frames: int | None = None, threads: int | None = None,
              detect_every: int = 1, smoothing: float = 0.6, log: Callable[[str], None] = lambda s: None,
              class_prior: str | Path = "train", serve: str | None = None, device: str = "cpu",
-             detector: str = "auto", detector_model: str | Path | None = None) -> dict:
+             detector: str = "auto", detector_model: str | Path | None = None, margin: float | None = None) -> dict:
     """The real-time loop: capture -> detect -> preprocess -> infer -> smooth -> overlay -> show/write/serve.
 
     `serve` ("HOST:PORT"): serve the annotated frames as MJPEG with a live page and records.json while the demo
     runs (a file source is then played at its own frame rate). `detector` / `detector_model`: the face
-    detector (eemkit.runtime.faces.create_detector). Returns {"frames", "fps", "stage_ms", "faces"}.
+    detector (eemkit.runtime.faces.create_detector); `margin`: the crop margin around its boxes (None: the
+    detector's own). Returns {"frames", "fps", "stage_ms", "faces", "output", "detector", "margin"}.
     `q` or Esc quits the window.
     """
     import cv2
@@ -254,7 +258,7 @@ def run_demo(model: str | Path | None, source: str, headless: bool = False, outp
     n = faces = 0
     with open_runner(resolve_model(model), device=device, threads=threads) as runner:
         runner.set_class_prior(class_prior)
-        pipe = FramePipeline(runner, face_detector, smoothing=smoothing, detect_every=detect_every)
+        pipe = FramePipeline(runner, face_detector, margin=margin, smoothing=smoothing, detect_every=detect_every)
         src = open_source(source, log=log)
         server = None
         try:
@@ -307,4 +311,5 @@ def run_demo(model: str | Path | None, source: str, headless: bool = False, outp
                 cv2.destroyAllWindows()
         wall = time.perf_counter() - t_start
     return {"frames": n, "faces": faces, "fps": n / max(wall, 1e-9), "stage_ms": pipe.stage_ms(),
-            "output": str(output) if output else None}
+            "output": str(output) if output else None,
+            "detector": getattr(face_detector, "name", type(face_detector).__name__), "margin": pipe.margin}

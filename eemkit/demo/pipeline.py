@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from eemkit.runtime.faces import Face, FaceDetector, crop_face, iou
+from eemkit.runtime.faces import Face, FaceDetector, crop_face, detector_margin, iou
 from eemkit.runtime.base import Runner
 
 STAGES = ("detect", "preprocess", "infer", "postprocess")
@@ -54,11 +54,12 @@ class FaceResult:
 class FramePipeline:
     """Runs one frame (RGB uint8 HxWx3) through detection and the model. smoothing in [0, 1): weight of
     the previous probabilities (0 = none). detect_every: run the detector every N frames, reusing the
-    tracked boxes in between."""
+    tracked boxes in between. margin: the crop margin around each box (None: the detector's own,
+    eemkit.runtime.faces.detector_margin)."""
 
     runner: Runner
     detector: FaceDetector
-    margin: float = 0.15
+    margin: float | None = None
     smoothing: float = 0.6
     detect_every: int = 1
     max_missed: int = 5
@@ -66,6 +67,9 @@ class FramePipeline:
     timings: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STAGES})
     _next_id: int = 0
     _frame: int = 0
+
+    def __post_init__(self) -> None:
+        self.margin = detector_margin(self.detector, self.margin)
 
     def __call__(self, rgb: np.ndarray) -> list[FaceResult]:
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:

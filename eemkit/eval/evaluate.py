@@ -143,7 +143,8 @@ def evaluate_model(model_path: str | Path, data_path: str | Path, fmt: str, spli
                    priors: tuple[str, ...] = ("train", "uniform"), robustness: tuple[str, ...] | None = None,
                    out_dir: str | Path | None = None, skip_bad: bool = False, limit: int | None = None,
                    threads: int | None = None, progress: Callable[[str], None] | None = None,
-                   device: str = "cpu", detector: str | None = None, detector_model: str | Path | None = None) -> dict:
+                   device: str = "cpu", detector: str | None = None, detector_model: str | Path | None = None,
+                   margin: float | None = None) -> dict:
     """Metrics of any model eemkit runs (checkpoint, ONNX, engine) on one split, at each class prior
     (`priors`; "uniform" is skipped with a note for a model that records no training prior), and with
     `robustness` conditions (eemkit.eval.robustness.CONDITIONS) the robustness table.
@@ -153,8 +154,9 @@ def evaluate_model(model_path: str | Path, data_path: str | Path, fmt: str, spli
     the unrestricted ones in "priors". With out_dir, writes metrics.json, confusion-<prior>.png (confusion_files;
     "confusion_png" in metrics.json names each prior's file) and
     robustness.png there (the plots only where matplotlib is installed). `detector` / `detector_model`: the
-    face detector of the "demo" condition (eemkit.runtime.faces.create_detector; default haar); UsageError
-    when one is given and the demo condition is not scored."""
+    face detector of the "demo" condition (eemkit.runtime.faces.create_detector; default haar), `margin` the crop
+    margin around its boxes (default: the detector's own); UsageError when one is given and the demo condition is
+    not scored."""
     from eemkit.data.datasets import read_split_images
     from eemkit.eval.robustness import CONDITIONS, check_conditions
     from eemkit.eval.robustness import robustness as run_robustness
@@ -165,6 +167,9 @@ def evaluate_model(model_path: str | Path, data_path: str | Path, fmt: str, spli
         check_output_dir(out_dir, "--out")  # before the work, not after it
     robustness = check_conditions(robustness)
     det = _demo_detector(robustness, detector, detector_model, threads)
+    if margin is not None and (robustness is None or (robustness and "demo" not in robustness)):
+        raise UsageError("--margin is the crop margin of the robustness condition \"demo\": add --robustness (or "
+                         "--conditions with demo)")
     res: dict = {"model": str(model_path), "split": split, "format": fmt, "priors": {}, "notes": []}
     rows = None
     with open_runner(model_path, device=device, threads=threads) as runner:
@@ -191,7 +196,7 @@ def evaluate_model(model_path: str | Path, data_path: str | Path, fmt: str, spli
         runner.set_class_prior("train")
         if robustness is not None:
             rows = run_robustness(runner, images, y, list(robustness) or list(CONDITIONS), usable, progress=progress,
-                                  detector=det)
+                                  detector=det, margin=margin)
             res["robustness"] = [r.to_dict() for r in rows]
     first = next(iter(usable))
     res.update({k: v for k, v in res["priors"][first].items()})  # the first prior's figures at the top level

@@ -130,11 +130,14 @@ class RobustnessRow:
     metrics: dict[str, dict]  # prior name -> classification_metrics
     recall: float | None = None
     detector: str | None = None  # the demo condition's face detector
+    margin: float | None = None  # and the crop margin around its boxes
 
     def to_dict(self) -> dict:
         d = {"condition": self.condition, "what": self.what, "n": self.n, "detector_recall": self.recall}
         if self.detector is not None:
             d["detector"] = self.detector
+        if self.margin is not None:
+            d["margin"] = self.margin
         for prior, m in self.metrics.items():
             d[f"accuracy_{prior}"] = m["accuracy"]
             d[f"average_{prior}"] = m["average"]
@@ -156,12 +159,13 @@ def check_conditions(conditions: tuple[str, ...] | None) -> tuple[str, ...] | No
 
 
 def robustness(runner, images: Sequence[np.ndarray], y: np.ndarray, conditions: Sequence[str] | None = None,
-               priors: Sequence[str] | Mapping[str, str] = ("train", "uniform"), seed: int = 0, margin: float = 0.15,
+               priors: Sequence[str] | Mapping[str, str] = ("train", "uniform"), seed: int = 0, margin: float | None = None,
                progress: Callable[[str], None] | None = None,
                detector: FaceDetector | None = None) -> list[RobustnessRow]:
     """Score `runner` (an active Runner) on raw uint8 images (grey HxW or RGB HxWx3) under each condition
     and class prior (`priors`: choices, or name -> choice as eemkit.eval.evaluate.prior_keys gives them). `detector`:
-    the FaceDetector of the "demo" condition (default: the Haar cascade). Unknown condition names raise UsageError."""
+    the FaceDetector of the "demo" condition (default: the Haar cascade); `margin`: its crop margin (None: the
+    detector's own, eemkit.runtime.faces.detector_margin). Unknown condition names raise UsageError."""
     prior_map = dict(priors) if isinstance(priors, Mapping) else {str(p): str(p) for p in priors}
     names = list(check_conditions(tuple(conditions or ())) or CONDITIONS)
     labels = runner.labels
@@ -172,13 +176,16 @@ def robustness(runner, images: Sequence[np.ndarray], y: np.ndarray, conditions: 
         if progress:
             progress(name)
         what, fn = CONDITIONS[name]
-        recall = det_name = None
+        recall = det_name = det_margin = None
         if name == "demo":
             if detector is None:
                 from eemkit.runtime.faces import create_detector
 
                 detector = create_detector("haar")
-            crops, recall = _demo_crops(images, seed + i, margin, detector)
+            from eemkit.runtime.faces import detector_margin
+
+            det_margin = detector_margin(detector, margin)
+            crops, recall = _demo_crops(images, seed + i, det_margin, detector)
             det_name = getattr(detector, "name", type(detector).__name__)
             keep = [c if c is not None else np.zeros((8, 8, 3), np.uint8) for c in crops]
             missed = np.asarray([c is None for c in crops])
@@ -200,7 +207,7 @@ def robustness(runner, images: Sequence[np.ndarray], y: np.ndarray, conditions: 
             coarse[missed, [int((t + 1) % coarse.shape[1]) for t in coarse_true[missed]]] = 0.0
             metrics[prior] = classification_metrics(y, fine, labels.fine, coarse, labels.coarse_index, labels.coarse)
         runner.set_class_prior("train")
-        rows.append(RobustnessRow(name, what, len(images), metrics, recall, det_name))
+        rows.append(RobustnessRow(name, what, len(images), metrics, recall, det_name, det_margin))
     return rows
 
 
