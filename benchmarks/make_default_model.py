@@ -32,6 +32,11 @@ ASSETS = Path("eemkit/assets")
 MANIFEST = "calibration/ferplus-train-512-seed0-{px}px.json"
 
 
+
+def demo_label(row: dict) -> str:
+    """' (haar, margin 0.05)' for the demo condition's row, '' for the others."""
+    return f" ({row['detector']}, margin {row['margin']:g})" if row.get("margin") is not None else ""
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("ckpt")
@@ -102,7 +107,7 @@ def main() -> None:
     per = "\n".join(f"| {c} | {ev['support'][c]} | {ev['per_class'][c]:.1f} | {user['train']['per_class'][c]:.1f} | "
                     f"{user['uniform']['per_class'][c]:.1f} |" for c in ev["classes"])
     pri = [p for p in ("train", "uniform") if f"accuracy_{p}" in rob["robustness"][0]]
-    rob_rows = "\n".join(f"| {r['condition']} | " + " | ".join(f"{r['accuracy_' + p]:.2f} / {r['average_' + p]:.2f}" for p in pri)
+    rob_rows = "\n".join(f"| {r['condition']}{demo_label(r)} | " + " | ".join(f"{r['accuracy_' + p]:.2f} / {r['average_' + p]:.2f}" for p in pri)
                          + f" | {'-' if r['detector_recall'] is None else format(r['detector_recall'], '.1f')} |"
                          for r in rob["robustness"])
     rob_head = "| condition | " + " | ".join(f"acc / avg, {p} prior" for p in pri) + " | detector recall % |\n| --- |" + " --- |" * (len(pri) + 1)
@@ -163,8 +168,8 @@ expressions are not mostly neutral (posed sets, other datasets) `--class-prior u
 
 ## Robustness on FER+ test (`eemkit eval --robustness`, this INT8 model)
 Each condition changes the test faces the way a deployment does; "demo" is what the demo sees: the face
-placed in a larger frame, found by the Haar detector, cropped with its margin (faces it misses count as
-errors).
+placed in a larger frame, found by the Haar detector, cropped with the margin it carries (faces it misses count
+as errors; `--detector centerface` and other margins: benchmarks/crop_framing.py, benchmarks/README.md 7.16).
 
 {rob_head}
 {rob_rows}

@@ -97,6 +97,9 @@ def predict(model: str | Path | None, inputs: list[str | Path], annotate_dir: st
     if crops and (detector is not None or detector_model is not None):
         raise UsageError("--crops classifies images that are already faces, without a detector: drop --detector "
                          "and --detector-model, or drop --crops")
+    if crops and margin is not None:
+        raise UsageError("--crops classifies images that are already faces, without a crop around a detected box: "
+                         "drop --margin, or drop --crops")
     face_detector = create_detector("none" if crops else detector or "auto", detector_model, threads)
     if not crops and (detector or "auto") == "auto":
         log(detector_note(face_detector))

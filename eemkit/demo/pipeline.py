@@ -179,7 +179,7 @@ def bench_pipeline(models: list[Path], video: Path, threads: int | None = None, 
                 src.close()
             wall = time.perf_counter() - t0
             rows.append({"model": str(m), "precision": runner.precision, "detector": detector, "frames": n, "faces": faces,
-                         "fps": n / max(wall, 1e-9), "stage_ms": pipe.stage_ms(), "detect_every": detect_every,
+                         "fps": n / max(wall, 1e-9), "stage_ms": pipe.stage_ms(), "detect_every": detect_every, "margin": pipe.margin,
                          "frame_ms": 1000.0 * wall / max(n, 1)})
             log(f"{m}: {rows[-1]['fps']:.1f} frames/s")
     return {"machine": machine_info(threads, "cpu"), "video": str(video), "rows": rows}
