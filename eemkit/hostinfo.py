@@ -22,6 +22,11 @@ def cpu_model() -> str:
     return _cpuinfo_field("model name") or platform.processor() or platform.machine()
 
 
+def cpu_vendor() -> str:
+    """The CPU vendor ("GenuineIntel", "AuthenticAMD"); "" where /proc/cpuinfo does not say."""
+    return _cpuinfo_field("vendor_id") or ""
+
+
 def cpu_flags() -> set[str]:
     """The CPU feature flags (empty where /proc/cpuinfo cannot be read)."""
     flags = _cpuinfo_field("flags")

@@ -92,10 +92,12 @@ def test_precision_choice(monkeypatch):
     from eemkit.train import precision
 
     cpu = torch.device("cpu")
-    monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx2", "amx_bf16"})
-    assert precision.resolve_precision("auto", cpu)[0] == "bf16"
-    monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx2"})
-    assert precision.resolve_precision("auto", cpu)[0] == "fp32"
+    for vendor, flags, want in (("GenuineIntel", {"avx2", "amx_bf16"}, "bf16"), ("GenuineIntel", {"avx512_bf16"}, "fp32"),
+                                ("AuthenticAMD", {"avx512_bf16", "avx512_vnni"}, "bf16"), ("AuthenticAMD", {"avx2"}, "fp32"),
+                                ("", {"avx512_bf16"}, "fp32")):
+        monkeypatch.setattr(precision, "cpu_flags", lambda: flags)
+        monkeypatch.setattr(precision, "cpu_vendor", lambda: vendor)
+        assert precision.resolve_precision("auto", cpu)[0] == want, (vendor, flags)
     assert precision.resolve_precision("bf16", cpu)[0] == "bf16"
     with pytest.raises(UsageError, match="fp64"):
         precision.resolve_precision("fp64", cpu)

@@ -42,7 +42,7 @@ SkipBad = Annotated[bool, typer.Option("--skip-bad", help="Skip unreadable image
 Json = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 DeviceOpt = Annotated[Optional[TrainDevice], typer.Option("--device", help="Where to train.")]
 PrecisionOpt = Annotated[Optional[TrainPrecision], typer.Option("--precision", help="auto: bf16 on CPUs with AMX "
-                                                                "(amx_bf16) and GPUs with bf16; FP32 elsewhere.")]
+                                                                "(amx_bf16), AMD CPUs with AVX512-BF16 and GPUs with bf16; FP32 elsewhere.")]
 Init = Annotated[Optional[Path], typer.Option("--init", help="Start from this checkpoint's weights (same stage and "
                                               "backbone; new optimiser and schedule): fine-tuning, longer schedules.")]
 
