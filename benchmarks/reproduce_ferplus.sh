@@ -258,3 +258,10 @@ for seed in 0 1; do
     esac
   done
 done
+# Self-distillation at 96 px from the shipped default model (the mirror-averaged 96 px network of
+# r18-96-nodistill-s0 as INT8 ONNX): r18-96-t96-s0 again, now that the checkpoint it was taught by is gone (7.15);
+# an exported teacher gives logits only, so the feature term V^a of L_D is skipped (the checkpoint gave it too).
+if [ "$LANE" = r18-96-tdefault-s0 ]; then
+  run runs/ferplus-student-r18-96-tdefault-s0 student --preset ferplus-student-r18-robust --seed 0 --input-size 96 \
+    --teacher eemkit/assets/default-student.int8.onnx
+fi
