@@ -17,7 +17,8 @@
 #   robust-ens-s1; the small students with and without the teacher: robust-small | robust-small-nodistill, and
 #   ShuffleNet v2 x2.0: robust-small-x2 | robust-small-x2-nodistill; the 8-epoch winner at 40 epochs: mild-nodistill-s0;
 #   the input side at 40 epochs: r18-96-nodistill-s0 (alone, 2 threads); a teacher from it: teacher96-candidates,
-#   targets-96, then robust-t96-s0 | robust-t96-s1.
+#   targets-96, then robust-t96-s0 | robust-t96-s1; r18-96-t96-s0 (lost, 7.15), r18-96-tdefault-s0 (its restart from the
+#   shipped model); the recipe items left, in FP32 with their own baseline: recipe-items-fp32-s0a | recipe-items-fp32-s0b.
 set -euo pipefail
 DATA=${1:-${EEMKIT_DATA:-../shared/data/ferplus}}
 LANE=${2:-all}
