@@ -32,10 +32,10 @@ ASSETS = Path("eemkit/assets")
 MANIFEST = "calibration/ferplus-train-512-seed0-{px}px.json"
 
 
-
 def demo_label(row: dict) -> str:
     """' (haar, margin 0.05)' for the demo condition's row, '' for the others."""
     return f" ({row['detector']}, margin {row['margin']:g})" if row.get("margin") is not None else ""
+
 
 def main() -> None:
     ap = argparse.ArgumentParser()

@@ -14,7 +14,7 @@ from eemkit.demo.outputs import annotated_names, write_image, write_records_csv
 from eemkit.demo.pipeline import FramePipeline, draw
 from eemkit.errors import EemkitError, UsageError
 from eemkit.priors import prior_file
-from eemkit.runtime.faces import create_detector, detector_margin
+from eemkit.runtime.faces import create_detector, detector_margin, detector_name
 
 IMAGE_EXTS = set(io_utils.IMAGE_EXTS)
 VIDEO_EXTS = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
@@ -128,7 +128,7 @@ def predict(model: str | Path | None, inputs: list[str | Path], annotate_dir: st
         raise EemkitError(f"none of the {len(files)} inputs could be read; first: {unreadable[0]['reason']}")
     if csv_path is not None:
         write_records_csv(records, csv_path)
-    return {"model": model_name, "class_prior": prior_name, "detector": getattr(face_detector, "name", type(face_detector).__name__),
+    return {"model": model_name, "class_prior": prior_name, "detector": detector_name(face_detector),
             "margin": margin, "records": records, "no_face": no_face, "unreadable": unreadable}
 
 
@@ -315,4 +315,4 @@ def run_demo(model: str | Path | None, source: str, headless: bool = False, outp
         wall = time.perf_counter() - t_start
     return {"frames": n, "faces": faces, "fps": n / max(wall, 1e-9), "stage_ms": pipe.stage_ms(),
             "output": str(output) if output else None,
-            "detector": getattr(face_detector, "name", type(face_detector).__name__), "margin": pipe.margin}
+            "detector": detector_name(face_detector), "margin": pipe.margin}

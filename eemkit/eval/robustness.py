@@ -182,11 +182,11 @@ def robustness(runner, images: Sequence[np.ndarray], y: np.ndarray, conditions: 
                 from eemkit.runtime.faces import create_detector
 
                 detector = create_detector("haar")
-            from eemkit.runtime.faces import detector_margin
+            from eemkit.runtime.faces import detector_margin, detector_name
 
             det_margin = detector_margin(detector, margin)
             crops, recall = _demo_crops(images, seed + i, det_margin, detector)
-            det_name = getattr(detector, "name", type(detector).__name__)
+            det_name = detector_name(detector)
             keep = [c if c is not None else np.zeros((8, 8, 3), np.uint8) for c in crops]
             missed = np.asarray([c is None for c in crops])
         else:

@@ -124,6 +124,11 @@ def detector_margin(detector: FaceDetector, margin: float | None = None) -> floa
     return float(margin) if margin is not None else float(getattr(detector, "margin", DEFAULT_MARGIN))
 
 
+def detector_name(detector: FaceDetector) -> str:
+    """The name a detector reports itself by (its --detector value; the class name for one that has none)."""
+    return getattr(detector, "name", type(detector).__name__)
+
+
 def crop_face(rgb: np.ndarray, face: Face, margin: float = DEFAULT_MARGIN) -> np.ndarray:
     """The face square with `margin` (fraction of the box side) on each side, rotated so the eye line
     is level; pixels outside the frame are replicated from the border."""
