@@ -37,7 +37,11 @@ def test_predict_reports_an_unreadable_file_and_goes_on(tiny_student, images, tm
     write_png(folder / "good.png", np.full((80, 80), 120, np.uint8))
     (folder / "bad.png").write_bytes(b"not a png")
     r = runner.invoke(app, ["predict", str(folder), "--model", str(tiny_student), "--json"])
-    assert [u["file"] for u in json.loads(r.stdout)["unreadable"]] == [str(folder / "bad.png")], r.output
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout)
+    assert [u["file"] for u in res["unreadable"]] == [str(folder / "bad.png")]
+    # the readable file after it was processed: a face record or a "no face" entry
+    assert str(folder / "good.png") in res["no_face"] + [x["file"] for x in res["records"]], res
 
 
 # ---------------------------------------------------------------- 6. outputs checked before inference

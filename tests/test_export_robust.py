@@ -48,8 +48,9 @@ def test_export_onto_a_read_only_file_system_is_a_usage_error(tiny_student, read
 
 
 def test_a_bad_calibration_method_is_refused_before_anything_is_written(tiny_student, ferplus_slice, tmp_path):
-    runner.invoke(app, ["export", str(tiny_student), "--out", str(tmp_path / "new"), "--int8", "--calib-data",
-                        str(ferplus_slice), "--calib-method", "median"])
+    r = runner.invoke(app, ["export", str(tiny_student), "--out", str(tmp_path / "new"), "--int8", "--calib-data",
+                            str(ferplus_slice), "--calib-method", "median"])
+    assert _one_line(r, 2, "median"), r.output
     assert not (tmp_path / "new").exists()
 
 

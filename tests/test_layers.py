@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import ast
 from pathlib import Path
 
 import eemkit
@@ -22,7 +22,19 @@ LAYERS = (
     ("pipeline", "cli", "__main__", "__init__"),
 )
 LEVEL = {name: i for i, names in enumerate(LAYERS) for name in names}
-IMPORT = re.compile(r"^\s*(?:from eemkit\.([\w.]+) import|import eemkit\.([\w.]+))", re.M)
+
+
+def _targets(tree: ast.AST, root: Path):
+    """Every eemkit module a file imports: `import eemkit.x`, `from eemkit.x import y` and `from eemkit import x`
+    (a name of the last form counts when it is a submodule; `__version__` and the like are not)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (a.name.split(".", 1)[1] for a in node.names if a.name.startswith("eemkit."))
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module.startswith("eemkit."):
+                yield node.module.split(".", 1)[1]
+            elif node.module == "eemkit":
+                yield from (a.name for a in node.names if (root / a.name).is_dir() or (root / f"{a.name}.py").is_file())
 
 
 def _upward_imports() -> list[tuple[str, str]]:
@@ -31,8 +43,7 @@ def _upward_imports() -> list[tuple[str, str]]:
     for f in sorted(root.rglob("*.py")):
         rel = f.relative_to(root).as_posix()
         me = LEVEL[rel.split("/")[0].removesuffix(".py")]
-        for m in IMPORT.finditer(f.read_text()):
-            target = m.group(1) or m.group(2)
+        for target in _targets(ast.parse(f.read_text()), root):
             if LEVEL[target.split(".")[0]] > me:
                 found.append((rel, target))
     return found
@@ -40,3 +51,11 @@ def _upward_imports() -> list[tuple[str, str]]:
 
 def test_no_import_runs_from_a_lower_layer_to_a_higher_one():
     assert _upward_imports() == []
+
+
+def test_the_check_sees_every_form_of_import():
+    """A planted upward import in each spelling, inside a function too, is seen; `__version__` is not a module."""
+    root = Path(eemkit.__file__).parent
+    src = ("import eemkit.train.loop\nfrom eemkit.demo.app import predict\nfrom eemkit import pipeline, __version__\n"
+           "def f():\n    from eemkit.cli import app\n")
+    assert sorted(_targets(ast.parse(src), root)) == ["cli", "demo.app", "pipeline", "train.loop"]

@@ -292,21 +292,26 @@ def test_eval_with_a_prior_file_that_does_not_exist_is_a_usage_error(mirrored_ex
     assert r.exit_code == 2 and "train, uniform, uniform:S or a JSON file" in r.output and "Traceback" not in r.output
 
 
-def test_eval_notes_the_uniform_prior_of_a_model_that_records_none():
-    """A model exported before eemkit recorded the training prior is scored at `train`, with a note for
-    `uniform` (the runner's metadata is a typed ArtifactMeta, not a dict)."""
+def test_eval_notes_the_uniform_prior_of_a_model_that_records_none(mirrored_export, tmp_path):
+    """A model exported before eemkit recorded the training prior (the export's metadata with class_prior
+    removed, opened by the real ONNX Runtime runner) is scored at `train`, with a note for `uniform`."""
+    import onnx
+
     from eemkit.eval.evaluate import _usable_priors, prior_keys
+    from eemkit.export.metadata import embed, read_onnx_metadata
+    from eemkit.runtime import open_runner
 
-    class OldModel:  # the runner's prior handling, on metadata without class_prior
-        meta = replace(META, class_prior=None)
-
-        def set_class_prior(self, choice):
-            prior_shift(self.meta, choice)
-
+    meta = read_onnx_metadata(mirrored_export)
+    meta.pop("class_prior", None)
+    proto = onnx.load(str(mirrored_export))
+    embed(proto, meta)
+    onnx.save(proto, str(tmp_path / "old.onnx"))
+    old = open_runner(tmp_path / "old.onnx", threads=1)
+    assert old.meta.class_prior is None
     notes: list[str] = []
-    assert _usable_priors(OldModel(), prior_keys(("train", "uniform")), notes) == {"train": "train"}
+    assert _usable_priors(old, prior_keys(("train", "uniform")), notes) == {"train": "train"}
     assert len(notes) == 1 and "no training prior" in notes[0]
     notes = []
-    assert _usable_priors(OldModel(), prior_keys(("train", "uniform:0.5", "uniform:0")), notes) == \
+    assert _usable_priors(old, prior_keys(("train", "uniform:0.5", "uniform:0")), notes) == \
         {"train": "train", "uniform:0": "uniform:0"}  # uniform:0 is train: it needs no recorded prior
     assert len(notes) == 1 and "uniform:0.5" in notes[0]

@@ -141,6 +141,9 @@ def test_recipe_run_resumes_exactly_and_saves_the_ema(ferplus_slice, tmp_path):
     best_epoch = full.best["epoch"]
     # best.pt holds the EMA weights that were evaluated, not the raw ones
     assert best["ema"] is not None and best_epoch in (1, 2)
+    assert all(torch.equal(best["model"][k], best["ema"]["model"][k]) for k in best["model"])
+    # ... which differ from the raw ones (last.pt keeps both), so the check above tells them apart
+    assert not all(torch.equal(a["model"][k], a["ema"]["model"][k]) for k in a["model"])
     if best_epoch == 2:
         assert all(torch.equal(best["model"][k], a["ema"]["model"][k]) for k in best["model"])
     # per-step warm-up: the lr logged for epoch 1 is the peak reached at its last step
