@@ -18,7 +18,7 @@
 #   ShuffleNet v2 x2.0: robust-small-x2 | robust-small-x2-nodistill; the 8-epoch winner at 40 epochs: mild-nodistill-s0;
 #   the input side at 40 epochs: r18-96-nodistill-s0 (alone, 2 threads); a teacher from it: teacher96-candidates,
 #   targets-96, then robust-t96-s0 | robust-t96-s1; r18-96-t96-s0 (lost, 7.15), r18-96-tdefault-s0 (its restart from the
-#   shipped model); the recipe items left, in FP32 with their own baseline: recipe-items-fp32-s0a | recipe-items-fp32-s0b.
+#   shipped model; r18-96-tdefault-e28-s0 at 28 epochs fits one session); the recipe items left, in FP32 with their own baseline: recipe-items-fp32-s0a | recipe-items-fp32-s0b.
 set -euo pipefail
 DATA=${1:-${EEMKIT_DATA:-../shared/data/ferplus}}
 LANE=${2:-all}
@@ -265,4 +265,9 @@ done
 if [ "$LANE" = r18-96-tdefault-s0 ]; then
   run runs/ferplus-student-r18-96-tdefault-s0 student --preset ferplus-student-r18-robust --seed 0 --input-size 96 \
     --teacher eemkit/assets/default-student.int8.onnx
+fi
+# the same at 28 epochs: a lane that one 3-hour session on 2 cores can finish (about 3.9 min per epoch, bf16)
+if [ "$LANE" = r18-96-tdefault-e28-s0 ]; then
+  run runs/ferplus-student-r18-96-tdefault-e28-s0 student --preset ferplus-student-r18-robust --seed 0 --input-size 96 \
+    --epochs 28 --teacher eemkit/assets/default-student.int8.onnx
 fi

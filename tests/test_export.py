@@ -215,7 +215,8 @@ def test_tensorrt_int8_engine_agrees_with_its_qdq_onnx(engines, ferplus_slice):
 
 
 def test_engine_from_onnx_needs_engine_format_and_tensorrt(tiny_student, tmp_path):
-    runner.invoke(app, ["export", str(tiny_student), "--out", str(tmp_path / "a")])
+    r = runner.invoke(app, ["export", str(tiny_student), "--out", str(tmp_path / "a")])
+    assert r.exit_code == 0, r.output
     onnx_path = str(tmp_path / "a" / "model.onnx")
     _err(runner.invoke(app, ["export", onnx_path, "--out", str(tmp_path / "b")]), 2, "only for --to engine")
     if _trt_available() is not None:

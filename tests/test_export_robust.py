@@ -54,6 +54,18 @@ def test_a_bad_calibration_method_is_refused_before_anything_is_written(tiny_stu
     assert not (tmp_path / "new").exists()
 
 
+@pytest.mark.parametrize("bad", [{"calib_method": "median"}, {"int8_target": "gpu"}, {"format": "tflite"}])
+def test_the_library_refuses_a_bad_option_before_anything_is_written(tiny_student, ferplus_slice, tmp_path, bad):
+    """The same refusal one layer down (the CLI's choices stop the first two before the library sees them)."""
+    from eemkit.errors import UsageError
+    from eemkit.export.api import ExportOptions, export_checkpoint
+
+    opts = ExportOptions(int8=True, calib_data=str(ferplus_slice), **bad)
+    with pytest.raises(UsageError, match=next(iter(bad.values()))):
+        export_checkpoint(tiny_student, tmp_path / "new", opts)
+    assert not (tmp_path / "new").exists()
+
+
 def test_every_file_of_an_export_is_written_atomically(tiny_student, ferplus_slice, tmp_path, monkeypatch):
     placed = set()
     real_replace = os.replace

@@ -24,16 +24,21 @@ LAYERS = (
 LEVEL = {name: i for i, names in enumerate(LAYERS) for name in names}
 
 
-def _targets(tree: ast.AST, root: Path):
-    """Every eemkit module a file imports: `import eemkit.x`, `from eemkit.x import y` and `from eemkit import x`
-    (a name of the last form counts when it is a submodule; `__version__` and the like are not)."""
+def _targets(tree: ast.AST, root: Path, package: str = "eemkit"):
+    """Every eemkit module a file imports: `import eemkit.x`, `from eemkit.x import y`, `from eemkit import x`
+    and the relative forms (`from ..x import y`, resolved against `package`, the file's own package; a name
+    imported from a package counts when it is a submodule; `__version__` and the like are not)."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             yield from (a.name.split(".", 1)[1] for a in node.names if a.name.startswith("eemkit."))
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            if node.module.startswith("eemkit."):
-                yield node.module.split(".", 1)[1]
-            elif node.module == "eemkit":
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                module = ".".join(parts + ([module] if module else []))
+            if module.startswith("eemkit."):
+                yield module.split(".", 1)[1]
+            elif module == "eemkit":
                 yield from (a.name for a in node.names if (root / a.name).is_dir() or (root / f"{a.name}.py").is_file())
 
 
@@ -43,7 +48,8 @@ def _upward_imports() -> list[tuple[str, str]]:
     for f in sorted(root.rglob("*.py")):
         rel = f.relative_to(root).as_posix()
         me = LEVEL[rel.split("/")[0].removesuffix(".py")]
-        for target in _targets(ast.parse(f.read_text()), root):
+        package = ".".join(["eemkit", *f.relative_to(root).parent.parts])
+        for target in _targets(ast.parse(f.read_text()), root, package):
             if LEVEL[target.split(".")[0]] > me:
                 found.append((rel, target))
     return found
@@ -59,3 +65,6 @@ def test_the_check_sees_every_form_of_import():
     src = ("import eemkit.train.loop\nfrom eemkit.demo.app import predict\nfrom eemkit import pipeline, __version__\n"
            "def f():\n    from eemkit.cli import app\n")
     assert sorted(_targets(ast.parse(src), root)) == ["cli", "demo.app", "pipeline", "train.loop"]
+    # relative spellings, from a module of eemkit/train/
+    rel = "from ..demo import app\nfrom .. import pipeline\nfrom . import loop\nfrom .loop import train\n"
+    assert sorted(_targets(ast.parse(rel), root, "eemkit.train")) == ["demo", "pipeline", "train", "train.loop"]

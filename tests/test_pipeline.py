@@ -18,8 +18,9 @@ def test_pipeline_records_every_stage_on_a_small_dataset(ferplus_slice, tmp_path
                             "--steps", "2", "--input-size", "32"])
     assert (out / "pipeline.json").is_file(), r.output
     d = json.loads((out / "pipeline.json").read_text())
-    # exit 3 only where a parity check failed (a 2-step model need not hold parity), 0 otherwise
-    assert r.exit_code == (0 if all(c["passed"] for c in d["checks"]) else 3), r.output
+    # FP32 holds parity even for a 2-step model (99.9 % agreement); INT8 of a 2-step model need not: exit 3 then
+    assert d["checks"][0]["passed"], d["checks"][0]
+    assert r.exit_code == (0 if d["checks"][1]["passed"] else 3), r.output
     assert d["train"]["epochs"] == 1 and Path(d["train"]["best_checkpoint"]).is_file()
     assert set(d["export"]["artifacts"]) >= {"onnx", "onnx-int8"}
     assert all(Path(d["export"]["artifacts"][k]["path"]).is_file() for k in ("onnx", "onnx-int8"))

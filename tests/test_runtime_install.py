@@ -26,19 +26,41 @@ pytestmark = pytest.mark.runtime
 SHIPPED = ROOT / "eemkit" / "assets" / "default-student.int8.onnx"
 # what pip prints when no index can be reached; any other pip failure fails the test
 NETWORK_ERRORS = ("NewConnectionError", "Temporary failure in name resolution", "Name or service not known",
-                  "Network is unreachable", "Connection refused", "ConnectTimeoutError", "ReadTimeoutError")
+                  "Network is unreachable", "Connection refused", "ConnectTimeoutError", "ReadTimeoutError",
+                  "ProxyError", "SSLError", "Max retries exceeded")
+# the final errors an unreachable index leads to (pip found no candidates because it could not ask)
+NOT_FOUND = ("No matching distribution found", "Could not find a version that satisfies")
 SUBSET = {"happiness": "happy", "sadness": "sad", "anger": "angry"}  # folder names as users spell them
 
 
 def _pip(python: Path, *args: str, cwd: Path | None = None) -> None:
     r = subprocess.run([str(python), "-m", "pip", *args], capture_output=True, text=True, timeout=400, cwd=cwd)
     if r.returncode != 0:
-        text = (r.stderr or "") + (r.stdout or "")
-        lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("WARNING: Location")]
-        last = lines[-1] if lines else f"exit {r.returncode}"
-        if any(s in text for s in NETWORK_ERRORS):  # the machine cannot reach an index: not a defect of ours
+        offline, last = _unreachable((r.stderr or "") + (r.stdout or ""))
+        if offline:
             pytest.skip(f"pip could not reach a package index here: {last}")
-        pytest.fail(f"pip {' '.join(args[:1])} failed (a packaging defect, not the network): {last}")
+        pytest.fail(f"pip {args[0]} failed (a packaging defect, not the network): {last}")
+
+
+def _unreachable(text: str) -> tuple[bool, str]:
+    """(whether pip failed because no index could be reached, its last error line)."""
+    errors = [ln for ln in text.splitlines() if ln.startswith("ERROR:")]
+    last = errors[-1] if errors else "no ERROR line"
+    offline = any(s in last for s in NETWORK_ERRORS) or (
+        any(s in last for s in NOT_FOUND) and any(s in text for s in NETWORK_ERRORS))
+    return offline, last
+
+
+def test_only_an_unreachable_index_skips_the_install_tests():
+    retry = "WARNING: Retrying (Retry(total=0)) after connection broken by 'NewConnectionError(...)': /simple/numpy/\n"
+    assert _unreachable(retry + "ERROR: Could not find a version that satisfies the requirement numpy (from versions: none)\n"
+                        "ERROR: No matching distribution found for numpy")[0]
+    assert _unreachable("ERROR: Could not install packages due to an OSError: "
+                        "HTTPSConnectionPool: Max retries exceeded with url: /simple/ (Caused by ProxyError)")[0]
+    # a real defect is not excused by a retry warning earlier in the output, nor is a missing pin on a live index
+    assert not _unreachable(retry + "ERROR: ResolutionImpossible: numpy>=9 conflicts with onnxruntime")[0]
+    assert not _unreachable("ERROR: No matching distribution found for onnxruntime==0.0.1")[0]
+    assert not _unreachable("ERROR: Directory '/x' is not installable. Neither 'setup.py' nor 'pyproject.toml' found.")[0]
 
 
 @pytest.fixture(scope="session")
