@@ -34,8 +34,8 @@ def _targets(tree: ast.AST, root: Path, package: str = "eemkit"):
         elif isinstance(node, ast.ImportFrom):
             module = node.module or ""
             if node.level:
-                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
-                module = ".".join(parts + ([module] if module else []))
+                base = package.rsplit(".", node.level - 1)[0]  # level 1: the package itself, 2: its parent
+                module = f"{base}.{module}" if module else base
             if module.startswith("eemkit."):
                 yield module.split(".", 1)[1]
             elif module == "eemkit":

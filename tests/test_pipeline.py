@@ -18,9 +18,10 @@ def test_pipeline_records_every_stage_on_a_small_dataset(ferplus_slice, tmp_path
                             "--steps", "2", "--input-size", "32"])
     assert (out / "pipeline.json").is_file(), r.output
     d = json.loads((out / "pipeline.json").read_text())
-    # FP32 holds parity even for a 2-step model (99.9 % agreement); INT8 of a 2-step model need not: exit 3 then
-    assert d["checks"][0]["passed"], d["checks"][0]
-    assert r.exit_code == (0 if d["checks"][1]["passed"] else 3), r.output
+    # on this seeded synthetic set both the FP32 and the INT8 artifact hold parity, so the run exits 0
+    # (exit 3 for a broken tolerance is tested in test_export and test_reference)
+    assert [c["passed"] for c in d["checks"]] == [True, True], d["checks"]
+    assert r.exit_code == 0, r.output
     assert d["train"]["epochs"] == 1 and Path(d["train"]["best_checkpoint"]).is_file()
     assert set(d["export"]["artifacts"]) >= {"onnx", "onnx-int8"}
     assert all(Path(d["export"]["artifacts"][k]["path"]).is_file() for k in ("onnx", "onnx-int8"))
