@@ -86,6 +86,10 @@ RUNS = [
      "runs/ferplus-student-r18-96-tdefault-e28-s0",
      f"{S} ferplus-student-r18-robust --seed 0 --input-size 96 --epochs 28 "
      "--teacher eemkit/assets/default-student.int8.onnx --out runs/ferplus-student-r18-96-tdefault-e28-s0"),
+    # the same at the full 40 epochs (lane r18-96-tdefault-s0): fits one session on the Xeon with AMX (~2.4 min/epoch)
+    ("STSN ResNet-18 at 96 px, distilled from the shipped default (seed 0)", "runs/ferplus-student-r18-96-tdefault-s0",
+     f"{S} ferplus-student-r18-robust --seed 0 --input-size 96 "
+     "--teacher eemkit/assets/default-student.int8.onnx --out runs/ferplus-student-r18-96-tdefault-s0"),
 ]
 OUT = Path("benchmarks/results/ferplus-robust")
 # teachers that are not run folders, scored on test by benchmarks/tta_views.py --split test --scales 0.9: the file
