@@ -85,10 +85,7 @@ def main() -> None:
     rare = "; ".join(f"{c}: {te[c]} test, {tr[c]} training images" for c in rare_names)
     rob = evaluate_model(dst, a.data, "ferplus", "test", robustness=(), threads=a.threads)
     # the demo condition again with the detector that finds more faces, where its model file is installed
-    try:
-        from eemkit.runtime.centerface import find_centerface_model
-
-        find_centerface_model(None)
+    try:  # UsageError, before any scoring, where CenterFace's model file is not installed
         rob["robustness"] += evaluate_model(dst, a.data, "ferplus", "test", robustness=("demo",), threads=a.threads,
                                             detector="centerface")["robustness"]
         centerface = "and with `--detector centerface` at its margin"

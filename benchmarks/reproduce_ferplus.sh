@@ -259,20 +259,23 @@ for seed in 0 1; do
     esac
   done
 done
+# the default model as shipped at 1fedd68 (the teacher of the tdefault lanes), taken from git, written atomically
+teacher_1fedd68() {
+  local f=runs/targets/default-1fedd68.int8.onnx
+  [ -f $f ] || { mkdir -p runs/targets && git show 1fedd68:eemkit/assets/default-student.int8.onnx > $f.tmp && mv $f.tmp $f; }
+}
 # Self-distillation at 96 px from the shipped default model (the mirror-averaged 96 px network of
 # r18-96-nodistill-s0 as INT8 ONNX): r18-96-t96-s0 again, now that the checkpoint it was taught by is gone (7.15);
 # an exported teacher gives logits only, so the feature term V^a of L_D is skipped (the checkpoint gave it too).
 # Since 2026-12-02 this run is the shipped default itself (7.15): its teacher is the default of 1fedd68, taken from git.
 if [ "$LANE" = r18-96-tdefault-s0 ]; then
-  mkdir -p runs/targets
-  [ -f runs/targets/default-1fedd68.int8.onnx ] || git show 1fedd68:eemkit/assets/default-student.int8.onnx > runs/targets/default-1fedd68.int8.onnx
+  teacher_1fedd68
   run runs/ferplus-student-r18-96-tdefault-s0 student --preset ferplus-student-r18-robust --seed 0 --input-size 96 \
     --teacher runs/targets/default-1fedd68.int8.onnx
 fi
 # the same at 28 epochs: a lane that one 3-hour session on 2 cores can finish (about 3.9 min per epoch, bf16)
 if [ "$LANE" = r18-96-tdefault-e28-s0 ]; then
-  mkdir -p runs/targets
-  [ -f runs/targets/default-1fedd68.int8.onnx ] || git show 1fedd68:eemkit/assets/default-student.int8.onnx > runs/targets/default-1fedd68.int8.onnx
+  teacher_1fedd68
   run runs/ferplus-student-r18-96-tdefault-e28-s0 student --preset ferplus-student-r18-robust --seed 0 --input-size 96 \
     --epochs 28 --teacher runs/targets/default-1fedd68.int8.onnx
 fi
