@@ -18,7 +18,9 @@
 #   ShuffleNet v2 x2.0: robust-small-x2 | robust-small-x2-nodistill; the 8-epoch winner at 40 epochs: mild-nodistill-s0;
 #   the input side at 40 epochs: r18-96-nodistill-s0 (alone, 2 threads); a teacher from it: teacher96-candidates,
 #   targets-96, then robust-t96-s0 | robust-t96-s1; r18-96-t96-s0 (lost, 7.15), r18-96-tdefault-s0 (its restart from the
-#   shipped model; r18-96-tdefault-e28-s0 at 28 epochs fits one session); the recipe items left, in FP32 with their own baseline: recipe-items-fp32-s0a | recipe-items-fp32-s0b.
+#   shipped model; r18-96-tdefault-e28-s0 at 28 epochs fits one session); the recipe items left, in FP32 with their own baseline: recipe-items-fp32-s0a | recipe-items-fp32-s0b;
+#   a teacher of the two 96 px default models (from git): targets-96ens, then robust-t96ens-s0, robust-t96ens-s1
+#   (each alone at 2 threads: about 2 h on the AMD EPYC Zen 4; each lane makes the targets first if missing).
 set -euo pipefail
 DATA=${1:-${EEMKIT_DATA:-../shared/data/ferplus}}
 LANE=${2:-all}
@@ -279,3 +281,33 @@ if [ "$LANE" = r18-96-tdefault-e28-s0 ]; then
   run runs/ferplus-student-r18-96-tdefault-e28-s0 student --preset ferplus-student-r18-robust --seed 0 --input-size 96 \
     --epochs 28 --teacher runs/targets/default-1fedd68.int8.onnx
 fi
+# A teacher of two 96 px networks (issue 12 allows an ensemble where one network does not lead by 1.5 points): the
+# shipped default of 1fedd68 (r18-96-nodistill-s0) and the default shipped since 681a6d5 (r18-96-tdefault-s0), both
+# mirror-averaged INT8 ONNX graphs taken from git. FER+ test: 88.46 with the mirror (88.42 face only) against 86.96
+# for the 64 px seed-0 student without a teacher (+1.50) and 85.11 for seed 1 (+3.35); valid 88.44 (7.17). Its
+# outputs are cached once (323 s at 2 threads on the AMD EPYC Zen 4), then the 64 px students of both seeds learn
+# from them.
+teacher_681a6d5() {
+  local f=runs/targets/default-681a6d5.int8.onnx
+  [ -f $f ] || { mkdir -p runs/targets && git show 681a6d5:eemkit/assets/default-student.int8.onnx > $f.tmp && mv $f.tmp $f; }
+}
+if [ "$LANE" = targets-96ens ] || [[ "$LANE" == robust-t96ens-s* ]]; then
+  teacher_1fedd68
+  teacher_681a6d5
+  [ -f runs/targets/teacher96ens.npz ] || "$EEMKIT" train targets --preset ferplus-student-r18-robust --data "$DATA" \
+    --threads "$THREADS" -o runs/targets/teacher96ens.npz --teacher runs/targets/default-681a6d5.int8.onnx \
+    --teacher runs/targets/default-1fedd68.int8.onnx --json > runs/targets/teacher96ens.json
+  if [ "$LANE" = targets-96ens ]; then  # each model and the ensemble on valid and test, face and face + mirror
+    for split in valid test; do
+      "${PYTHON:-.venv/bin/python}" benchmarks/tta_views.py runs/targets/default-681a6d5.int8.onnx \
+        runs/targets/default-1fedd68.int8.onnx --data "$DATA" --split $split --scales 0.9 \
+        --out benchmarks/results/ferplus-robust/teacher96ens-$split.json
+    done
+  fi
+fi
+for seed in 0 1; do
+  if [ "$LANE" = robust-t96ens-s$seed ]; then
+    run runs/ferplus-student-r18-robust-t96ens-s$seed student --preset ferplus-student-r18-robust --seed $seed \
+      --teacher runs/targets/teacher96ens.npz
+  fi
+done

@@ -90,6 +90,10 @@ RUNS = [
     ("STSN ResNet-18 at 96 px, distilled from the shipped default (seed 0)", "runs/ferplus-student-r18-96-tdefault-s0",
      f"{S} ferplus-student-r18-robust --seed 0 --input-size 96 "
      "--teacher eemkit/assets/default-student.int8.onnx --out runs/ferplus-student-r18-96-tdefault-s0"),
+    # the 64 px students distilled from the ensemble of the two 96 px default models (lane targets-96ens)
+    *[(f"STSN ResNet-18, distilled from the 2 x 96 px ensemble (seed {s})", f"runs/ferplus-student-r18-robust-t96ens-s{s}",
+       f"bash benchmarks/reproduce_ferplus.sh DATA targets-96ens; {S} ferplus-student-r18-robust --seed {s} "
+       f"--teacher runs/targets/teacher96ens.npz --out runs/ferplus-student-r18-robust-t96ens-s{s}") for s in (0, 1)],
 ]
 OUT = Path("benchmarks/results/ferplus-robust")
 # teachers that are not run folders, scored on test by benchmarks/tta_views.py --split test --scales 0.9: the file
@@ -97,6 +101,7 @@ OUT = Path("benchmarks/results/ferplus-robust")
 TEACHER_TESTS = [
     (OUT / "ensemble-teacher-test.json", "ensemble teacher (KTN + ResNet-18 s0, mirror-averaged)"),
     (OUT / "teacher96-test.json", "96 px teacher (ResNet-18 at 96 px, seed 0, mirror-averaged)"),
+    (OUT / "teacher96ens-test.json", "2 x 96 px ensemble teacher (defaults of 1fedd68 and 681a6d5, mirror-averaged)"),
 ]
 SNAPSHOTS = OUT / "metrics"
 # metrics snapshots of the long runs (copied by hand before the short-run snapshots were automatic)
