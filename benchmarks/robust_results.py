@@ -94,6 +94,11 @@ RUNS = [
     *[(f"STSN ResNet-18, distilled from the 2 x 96 px ensemble (seed {s})", f"runs/ferplus-student-r18-robust-t96ens-s{s}",
        f"bash benchmarks/reproduce_ferplus.sh DATA targets-96ens; {S} ferplus-student-r18-robust --seed {s} "
        f"--teacher runs/targets/teacher96ens.npz --out runs/ferplus-student-r18-robust-t96ens-s{s}") for s in (0, 1)],
+    # the next default-model candidate: 96 px, taught by the same ensemble (lane r18-96-t96ens-s0), against the 96 px
+    # run without a teacher and the shipped default's own network (r18-96-tdefault-s0)
+    ("STSN ResNet-18 at 96 px, distilled from the 2 x 96 px ensemble (seed 0)", "runs/ferplus-student-r18-96-t96ens-s0",
+     f"bash benchmarks/reproduce_ferplus.sh DATA targets-96ens; {S} ferplus-student-r18-robust --seed 0 --input-size 96 "
+     "--teacher runs/targets/teacher96ens.npz --out runs/ferplus-student-r18-96-t96ens-s0"),
 ]
 OUT = Path("benchmarks/results/ferplus-robust")
 # teachers that are not run folders, scored on test by benchmarks/tta_views.py --split test --scales 0.9: the file
