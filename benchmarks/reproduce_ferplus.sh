@@ -21,7 +21,7 @@
 #   shipped model; r18-96-tdefault-e28-s0 at 28 epochs fits one session); the recipe items left, in FP32 with their own baseline: recipe-items-fp32-s0a | recipe-items-fp32-s0b;
 #   a teacher of the two 96 px default models (from git): targets-96ens, then robust-t96ens-s0, robust-t96ens-s1
 #   (each alone at 2 threads: about 2 h on the AMD EPYC Zen 4; each lane makes the targets first if missing), and
-#   r18-96-t96ens-s0 (96 px, about 2 h 30 there).
+#   r18-96-t96ens-s0 (96 px, about 2 h 50 there).
 set -euo pipefail
 DATA=${1:-${EEMKIT_DATA:-../shared/data/ferplus}}
 LANE=${2:-all}
@@ -292,7 +292,7 @@ teacher_681a6d5() {
   local f=runs/targets/default-681a6d5.int8.onnx
   [ -f $f ] || { mkdir -p runs/targets && git show 681a6d5:eemkit/assets/default-student.int8.onnx > $f.tmp && mv $f.tmp $f; }
 }
-if [ "$LANE" = targets-96ens ] || [[ "$LANE" == robust-t96ens-s* ]]; then
+if [ "$LANE" = targets-96ens ] || [[ "$LANE" == robust-t96ens-s* ]] || [ "$LANE" = r18-96-t96ens-s0 ]; then
   teacher_1fedd68
   teacher_681a6d5
   [ -f runs/targets/teacher96ens.npz ] || "$EEMKIT" train targets --preset ferplus-student-r18-robust --data "$DATA" \
@@ -313,14 +313,10 @@ for seed in 0 1; do
   fi
 done
 # The next default-model candidate: a 96 px ResNet-18 (seed 0) taught by the same ensemble of the two 96 px defaults
-# (the default since 681a6d5 was taught by the first of them alone; 7.15). About 2 h 30 alone at 2 threads on the
-# AMD EPYC Zen 4 (136 img/s at 96 px, bf16): longer than one session there, so it resumes from last.pt.
+# (the default since 681a6d5 was taught by the first of them alone; 7.15). About 2 h 50 alone at 2 threads on the
+# AMD EPYC Zen 4 (120 img/s at 96 px, bf16): longer than one session there, so it resumes from last.pt. Its targets
+# are made by the block above.
 if [ "$LANE" = r18-96-t96ens-s0 ]; then
-  teacher_1fedd68
-  teacher_681a6d5
-  [ -f runs/targets/teacher96ens.npz ] || "$EEMKIT" train targets --preset ferplus-student-r18-robust --data "$DATA" \
-    --threads "$THREADS" -o runs/targets/teacher96ens.npz --teacher runs/targets/default-681a6d5.int8.onnx \
-    --teacher runs/targets/default-1fedd68.int8.onnx --json > runs/targets/teacher96ens.json
   run runs/ferplus-student-r18-96-t96ens-s0 student --preset ferplus-student-r18-robust --seed 0 --input-size 96 \
     --teacher runs/targets/teacher96ens.npz
 fi
